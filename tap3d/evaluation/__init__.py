@@ -1,0 +1,4 @@
+"""Evaluation: importing this package registers every metric in METRICS."""
+from . import metrics
+
+__all__ = ['metrics']
