@@ -1,1 +1,3 @@
-__all__ = []
+from .point_data_preprocessor import PER_POINT_KEYS, PointDataPreprocessor, stack_batch_inputs
+
+__all__ = ['PointDataPreprocessor', 'stack_batch_inputs', 'PER_POINT_KEYS']

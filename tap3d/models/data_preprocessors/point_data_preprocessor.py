@@ -1,0 +1,104 @@
+"""The one place where dataset samples become model batches."""
+from typing import Dict, List, Sequence, Union
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from tap3d.registry import MODELS
+
+# Keys that hold one row per point: concatenated in offset mode, stacked otherwise.
+PER_POINT_KEYS = ('points', 'feats', 'coord', 'feat', 'grid_coord', 'normal', 'color')
+
+
+@MODELS.register_module()
+class PointDataPreprocessor(BaseDataPreprocessor):
+    """Collate packed samples into a batch on the model's device.
+
+    Input: ``data = {'inputs': [dict of tensors per sample], 'data_samples': [...]}``
+    as produced by ``pseudo_collate`` over ``PackPointInputs`` outputs.
+
+    Output ``{'inputs': dict, 'data_samples': list}`` where, in
+
+    - ``batch_mode='stack'`` (object tasks): every input tensor is stacked, e.g.
+      ``points (B, N, 3)``, ``feats (B, N, C)``, ``views (B, V, 3, H, W)``,
+      ``view_rotations (B, V, 3, 3)``;
+    - ``batch_mode='offset'`` (scene tasks): per-point tensors (``coord``, ``feat``,
+      ...) are concatenated to ``(ΣN, C)`` and ``offset (B,)`` holds the cumulative
+      end index of each sample (Pointcept's convention); other tensors are stacked.
+
+    uint8 images (``views``) become float32 in [0, 1]. All samples must agree in
+    shape for stacked keys; a mismatch raises an error naming the key.
+
+    Args:
+        batch_mode: ``'stack'`` or ``'offset'``.
+        image_keys: input keys holding uint8 images to rescale to [0, 1].
+        non_blocking: passed to ``Tensor.to`` when moving to the device.
+    """
+
+    def __init__(self,
+                 batch_mode: str = 'stack',
+                 image_keys: Sequence[str] = ('views', ),
+                 non_blocking: bool = False):
+        super().__init__(non_blocking=non_blocking)
+        if batch_mode not in ('stack', 'offset'):
+            raise ValueError(f"batch_mode must be 'stack' or 'offset', got {batch_mode!r}")
+        self.batch_mode = batch_mode
+        self.image_keys = tuple(image_keys)
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        inputs = data['inputs']
+        if isinstance(inputs, (list, tuple)):
+            inputs = self._collate(inputs)
+        inputs = self.cast_data(inputs)
+        for key in self.image_keys:
+            if key in inputs and inputs[key].dtype == torch.uint8:
+                inputs[key] = inputs[key].float().div_(255.0)
+        data_samples = data.get('data_samples', None)
+        if data_samples is not None:
+            data_samples = self.cast_data(data_samples)
+        return {'inputs': inputs, 'data_samples': data_samples}
+
+    def _collate(self, samples: List[Dict[str, torch.Tensor]]) -> Dict[str, torch.Tensor]:
+        if len(samples) == 0:
+            raise ValueError('PointDataPreprocessor received an empty batch')
+        keys = samples[0].keys()
+        batch: Dict[str, Union[torch.Tensor, list]] = {}
+        for key in keys:
+            values = [s[key] for s in samples]
+            if not all(isinstance(v, torch.Tensor) for v in values):
+                batch[key] = values  # non-tensor inputs pass through as lists
+                continue
+            if self.batch_mode == 'offset' and key in PER_POINT_KEYS:
+                batch[key] = torch.cat(values, dim=0)
+            else:
+                shapes = {tuple(v.shape) for v in values}
+                if len(shapes) != 1:
+                    raise ValueError(
+                        f"cannot stack input '{key}': samples have shapes {sorted(shapes)}; "
+                        "use batch_mode='offset' for variable-size point sets or resample "
+                        'to a fixed number of points')
+                batch[key] = torch.stack(values, dim=0)
+        if self.batch_mode == 'offset':
+            count_key = next((k for k in ('coord', 'points') if k in keys), None)
+            if count_key is None:
+                raise KeyError("batch_mode='offset' needs a 'coord' or 'points' input")
+            counts = torch.tensor([s[count_key].shape[0] for s in samples], dtype=torch.long)
+            batch['offset'] = torch.cumsum(counts, dim=0)
+        return batch
+
+
+def stack_batch_inputs(samples: List[Dict[str, torch.Tensor]],
+                       batch_mode: str = 'stack') -> Dict[str, torch.Tensor]:
+    """Collate a list of per-sample input dicts without moving devices.
+
+    Args:
+        samples: list of dicts as in ``PackPointInputs``'s ``'inputs'``.
+        batch_mode: see :class:`PointDataPreprocessor`.
+
+    Returns:
+        The batched inputs dict.
+    """
+    return PointDataPreprocessor(batch_mode=batch_mode)._collate(samples)
+
+
+__all__ = ['PointDataPreprocessor', 'stack_batch_inputs', 'PER_POINT_KEYS']
