@@ -1,1 +1,2 @@
-__all__ = []
+from .ptv2 import PointTransformerV2
+__all__ = ['PointTransformerV2']

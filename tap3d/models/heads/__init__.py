@@ -1,1 +1,2 @@
-__all__ = []
+from .seg_head import SegHead
+__all__ = ['SegHead']
