@@ -1,2 +1,3 @@
 from .ptv2 import PointTransformerV2
-__all__ = ['PointTransformerV2']
+from .detr3d_encoder import ThreeDETREncoder
+__all__ = ['PointTransformerV2', 'ThreeDETREncoder']

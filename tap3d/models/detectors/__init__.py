@@ -1,1 +1,2 @@
-__all__ = []
+from .three_detr import ThreeDETR
+__all__ = ['ThreeDETR']

@@ -1,2 +1,3 @@
 from .seg_head import SegHead
-__all__ = ['SegHead']
+from .detr3d_head import ThreeDETRHead
+__all__ = ['SegHead', 'ThreeDETRHead']
