@@ -1,1 +1,2 @@
-__all__ = []
+from .seg_metric import SegMetric
+__all__ = ['SegMetric']
