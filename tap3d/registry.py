@@ -45,9 +45,11 @@ TRANSFORMS = Registry(
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['tap3d.models'])
 MODEL_WRAPPERS = Registry(
-    'model wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['tap3d.models'])
+    'model wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=['tap3d.engine'])
 WEIGHT_INITIALIZERS = Registry(
-    'weight initializer', parent=MMENGINE_WEIGHT_INITIALIZERS, locations=['tap3d.models'])
+    'weight initializer',
+    parent=MMENGINE_WEIGHT_INITIALIZERS,
+    locations=['tap3d.utils.pretrained'])
 
 OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, locations=['tap3d.engine'])
 OPTIM_WRAPPERS = Registry(

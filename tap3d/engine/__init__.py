@@ -1,4 +1,5 @@
-"""Engine extensions: hooks (importing this package registers them in HOOKS)."""
+"""Engine extensions: hooks and distributed helpers (registered on import)."""
 from . import hooks
+from .distributed import DeviceAgnosticDDP, init_cpu_distributed
 
-__all__ = ['hooks']
+__all__ = ['hooks', 'DeviceAgnosticDDP', 'init_cpu_distributed']

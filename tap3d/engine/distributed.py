@@ -1,0 +1,41 @@
+"""Distributed training that also runs on CPU-only machines (gloo).
+
+mmengine assumes CUDA when it launches DDP: ``init_dist`` calls
+``torch.cuda.set_device`` and its DDP wrapper passes ``device_ids=[LOCAL_RANK]``,
+both of which fail for a CPU model. tap3d keeps mmengine's launchers and only fills
+these two gaps, so ``tools/dist_train.sh CONFIG 2`` works on CPU too.
+"""
+import os
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.model import MMDistributedDataParallel
+
+from tap3d.registry import MODEL_WRAPPERS
+
+
+def init_cpu_distributed(launcher: str) -> bool:
+    """Start a gloo process group for ``launcher='pytorch'`` when CUDA is absent.
+
+    Returns:
+        True if this call initialised the process group.
+    """
+    if launcher != 'pytorch' or torch.cuda.is_available() or torch_dist.is_initialized():
+        return False
+    if 'RANK' not in os.environ:
+        raise RuntimeError("--launcher pytorch needs torchrun's RANK/WORLD_SIZE variables; "
+                           'use tools/dist_train.sh')
+    torch_dist.init_process_group(backend='gloo')
+    return True
+
+
+@MODEL_WRAPPERS.register_module()
+class DeviceAgnosticDDP(MMDistributedDataParallel):
+    """``MMDistributedDataParallel`` that drops ``device_ids`` for CPU modules."""
+
+    def __init__(self, module, device_ids=None, **kwargs):
+        on_cpu = all(p.device.type == 'cpu' for p in module.parameters())
+        super().__init__(module=module, device_ids=None if on_cpu else device_ids, **kwargs)
+
+
+__all__ = ['DeviceAgnosticDDP', 'init_cpu_distributed']

@@ -1,0 +1,118 @@
+"""``Pretrained`` weight initialiser that reports and checks what it matched.
+
+mmengine's own ``Pretrained`` loads with ``strict=False`` and only logs mismatches,
+so a transfer that silently matched nothing looks like success. Under
+``default_scope='tap3d'`` a config's ``init_cfg=dict(type='Pretrained', ...)`` builds
+this class instead. It loads the checkpoint with ``weights_only=True`` and
+
+- raises if no key matched, or if any tensor shape differs;
+- raises if a key of the module is missing from the checkpoint, unless
+  ``allow_missing=True`` (then it warns);
+- warns about unexpected checkpoint keys under the prefix;
+- stores the report on ``module.pretrained_report`` for tests and tools.
+"""
+from typing import Optional
+
+import torch.nn as nn
+from mmengine.logging import print_log
+
+from tap3d.registry import WEIGHT_INITIALIZERS
+from tap3d.utils.checkpoint import load_checkpoint_file
+
+
+def match_state_dict(module: nn.Module, state_dict: dict) -> dict:
+    """Compare ``state_dict`` with ``module``'s own.
+
+    Returns:
+        dict with sorted lists ``matched``, ``missing`` (module keys absent from
+        ``state_dict``), ``unexpected`` and ``shape_mismatch``
+        (``(key, ckpt_shape, model_shape)`` tuples).
+    """
+    own = module.state_dict()
+    matched, mismatch = [], []
+    for key, value in state_dict.items():
+        if key in own:
+            if tuple(own[key].shape) == tuple(value.shape):
+                matched.append(key)
+            else:
+                mismatch.append((key, tuple(value.shape), tuple(own[key].shape)))
+    return dict(
+        matched=sorted(matched),
+        missing=sorted(k for k in own if k not in state_dict),
+        unexpected=sorted(k for k in state_dict if k not in own),
+        shape_mismatch=mismatch)
+
+
+def load_pretrained(module: nn.Module,
+                    checkpoint: str,
+                    prefix: Optional[str] = None,
+                    allow_missing: bool = False,
+                    map_location: str = 'cpu') -> dict:
+    """Load ``checkpoint`` (optionally only keys under ``prefix``) into ``module``.
+
+    Returns:
+        The match report of :func:`match_state_dict`.
+    """
+    ckpt = load_checkpoint_file(checkpoint, map_location=map_location)
+    state_dict = ckpt.get('state_dict', ckpt)
+    if prefix:
+        if not prefix.endswith('.'):
+            prefix += '.'
+        state_dict = {k[len(prefix):]: v for k, v in state_dict.items()
+                      if k.startswith(prefix)}
+    report = match_state_dict(module, state_dict)
+    where = f"{checkpoint} (prefix '{prefix or ''}')"
+    if report['shape_mismatch']:
+        lines = ', '.join(f'{k}: ckpt {a} vs model {b}'
+                          for k, a, b in report['shape_mismatch'][:10])
+        raise RuntimeError(f'checkpoint {where} does not match {type(module).__name__}: '
+                           f'{len(report["shape_mismatch"])} shape mismatches: {lines}')
+    if not report['matched']:
+        sample = list(state_dict)[:5]
+        raise RuntimeError(
+            f'checkpoint {where} matched none of the {len(module.state_dict())} keys of '
+            f'{type(module).__name__}; checkpoint keys look like {sample}')
+    if report['missing']:
+        msg = (f'{len(report["missing"])} keys of {type(module).__name__} are not in '
+               f'{where}: {report["missing"][:10]}')
+        if not allow_missing:
+            raise RuntimeError(msg + ' (set allow_missing=True to accept)')
+        print_log(msg, logger='current', level=30)
+    if report['unexpected']:
+        print_log(f'{len(report["unexpected"])} unexpected keys in {where}: '
+                  f'{report["unexpected"][:10]}', logger='current', level=30)
+    module.load_state_dict({k: state_dict[k] for k in report['matched']}, strict=False)
+    print_log(f'loaded {len(report["matched"])}/{len(module.state_dict())} keys of '
+              f'{type(module).__name__} from {where}', logger='current')
+    return report
+
+
+@WEIGHT_INITIALIZERS.register_module(name='Pretrained', force=True)
+class CheckedPretrainedInit:
+    """Initialise a module from a checkpoint, checking the key match.
+
+    Args:
+        checkpoint: path of the checkpoint.
+        prefix: only keys starting with it are loaded (with it stripped),
+            e.g. ``'backbone.'`` to take a TAP pre-trained backbone.
+        allow_missing: accept module keys that the checkpoint lacks.
+        map_location: forwarded to ``torch.load``.
+    """
+
+    def __init__(self, checkpoint: str, prefix: Optional[str] = None,
+                 allow_missing: bool = False, map_location: str = 'cpu'):
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+        self.allow_missing = allow_missing
+        self.map_location = map_location
+
+    def __call__(self, module: nn.Module) -> None:
+        report = load_pretrained(module, self.checkpoint, self.prefix,
+                                 self.allow_missing, self.map_location)
+        module.pretrained_report = report
+        if hasattr(module, '_params_init_info'):
+            from mmengine.model.weight_init import update_init_info
+            update_init_info(module, init_info=f'Pretrained: loaded from {self.checkpoint}')
+
+
+__all__ = ['CheckedPretrainedInit', 'load_pretrained', 'match_state_dict']
