@@ -1,0 +1,62 @@
+"""Helpers shared by the command-line tools: config loading and one-line errors."""
+import os
+import os.path as osp
+import sys
+from contextlib import contextmanager
+
+from mmengine.config import Config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:  # tools run from any cwd without installing the package
+    sys.path.insert(0, REPO_ROOT)
+
+
+class UserError(Exception):
+    """An error caused by the user's input, reported in one line."""
+
+
+@contextmanager
+def one_line_errors(tool: str):
+    """Turn set-up errors into one clear line (``TAP3D_DEBUG=1`` shows tracebacks)."""
+    try:
+        yield
+    except (UserError, FileNotFoundError, KeyError, ValueError, TypeError, ImportError,
+            RuntimeError, AttributeError) as err:
+        if os.environ.get('TAP3D_DEBUG'):
+            raise
+        msg = str(err).strip().strip('"').strip("'") or type(err).__name__
+        print(f'{tool}: error: {type(err).__name__}: {msg} '
+              '(set TAP3D_DEBUG=1 for the traceback)', file=sys.stderr)
+        sys.exit(1)
+
+
+def _check_cfg_option_keys(cfg: Config, options: dict) -> None:
+    """Reject ``--cfg-options`` keys whose parent path does not exist in the config."""
+    for key in options:
+        parts = key.split('.')
+        node = cfg._cfg_dict if hasattr(cfg, '_cfg_dict') else cfg
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                parent = '.'.join(parts[:depth]) or '<root>'
+                raise UserError(f"--cfg-options key '{key}': '{part}' is not a key of "
+                                f"'{parent}' in {cfg.filename}")
+
+
+def load_config(path: str, cfg_options: dict = None) -> Config:
+    """Load ``path`` and merge ``cfg_options``, with clear errors for bad input."""
+    if not osp.isfile(path):
+        raise UserError(f'config file not found: {path}')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        _check_cfg_option_keys(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def check_file(path: str, what: str) -> None:
+    if path and not osp.isfile(path):
+        raise UserError(f'{what} not found: {path}')
