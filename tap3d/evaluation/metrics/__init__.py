@@ -1,2 +1,3 @@
 from .seg_metric import SegMetric
-__all__ = ['SegMetric']
+from .det_metric import DetMetric
+__all__ = ['SegMetric', 'DetMetric']

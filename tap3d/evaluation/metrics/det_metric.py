@@ -1,0 +1,195 @@
+"""3D detection metric: per-class VOC average precision at 3D IoU thresholds.
+
+The protocol of VoteNet / 3DETR on ScanNet (DATA.md):
+
+- predictions of a class are sorted by score over the whole split; each is a
+  true positive if its best-overlapping, not yet matched ground-truth box of
+  that class in the same scene has IoU >= the threshold; a second detection of
+  an already matched box (a duplicate) is a false positive;
+- AP is the area under the interpolated precision-recall curve (precision made
+  monotone from the right, summed over the recall steps), not the 11-point
+  version;
+- recall of a class is its final recall (all predictions kept); AR is the mean
+  of those over classes.
+
+Classes that have no ground-truth box in the evaluated split have undefined
+recall; they are left out of mAP and AR and shown as ``nan`` in the table.
+(The 3DETR evaluator counts such a class as AP 0 when it was predicted; with
+every class present in a full ScanNet val split both agree.)
+"""
+from collections import defaultdict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger
+
+from tap3d.registry import METRICS
+
+__all__ = ['DetMetric', 'voc_ap', 'eval_class_ap', 'box_iou_3d_np']
+
+
+def box_iou_3d_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of axis-aligned boxes, a ``(N, 6)`` and b ``(M, 6)`` centre-size
+    -> ``(N, M)``."""
+    a, b = np.asarray(a, np.float64).reshape(-1, 6), np.asarray(b, np.float64).reshape(-1, 6)
+    alo, ahi = a[:, None, :3] - a[:, None, 3:] / 2, a[:, None, :3] + a[:, None, 3:] / 2
+    blo, bhi = b[None, :, :3] - b[None, :, 3:] / 2, b[None, :, :3] + b[None, :, 3:] / 2
+    inter = np.clip(np.minimum(ahi, bhi) - np.maximum(alo, blo), 0, None).prod(-1)
+    union = a[:, None, 3:].prod(-1) + b[None, :, 3:].prod(-1) - inter
+    return inter / np.maximum(union, 1e-12)
+
+
+def voc_ap(rec: np.ndarray, prec: np.ndarray) -> float:
+    """Area under the interpolated precision-recall curve (VOC 2010+ style).
+
+    rec, prec: ``(P,)`` recall and precision after each ranked prediction.
+    """
+    mrec = np.concatenate([[0.0], rec, [1.0]])
+    mpre = np.concatenate([[0.0], prec, [0.0]])
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+
+
+def eval_class_ap(preds: List[tuple], gts: Dict[int, np.ndarray], iou_thr: float):
+    """AP and final recall of one class.
+
+    Args:
+        preds: ``(scene_id, box (6,), score)`` tuples of this class.
+        gts: ``scene_id -> (G, 6)`` ground-truth boxes of this class.
+        iou_thr: IoU threshold.
+
+    Returns:
+        ``(ap, recall)``; both nan when there is no ground truth.
+    """
+    npos = sum(len(g) for g in gts.values())
+    if npos == 0:
+        return float('nan'), float('nan')
+    if not preds:
+        return 0.0, 0.0
+    order = np.argsort([-p[2] for p in preds], kind='stable')
+    used = {k: np.zeros(len(g), bool) for k, g in gts.items()}
+    tp = np.zeros(len(order))
+    fp = np.zeros(len(order))
+    for rank, i in enumerate(order):
+        scene, box, _ = preds[i]
+        g = gts.get(scene)
+        if g is None or len(g) == 0:
+            fp[rank] = 1
+            continue
+        ious = box_iou_3d_np(np.asarray(box)[None], g)[0]
+        j = int(ious.argmax())
+        if ious[j] >= iou_thr and not used[scene][j]:
+            tp[rank] = 1
+            used[scene][j] = True
+        else:
+            fp[rank] = 1
+    tp, fp = np.cumsum(tp), np.cumsum(fp)
+    rec = tp / npos
+    prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+    return voc_ap(rec, prec), float(rec[-1])
+
+
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _field(sample: dict, key: str):
+    if key in sample:
+        return sample[key]
+    for sub in ('gt_instances_3d', 'pred_instances_3d'):
+        inner = sample.get(sub)
+        if isinstance(inner, dict):
+            short = key.replace('gt_', '').replace('pred_', '')
+            if short in inner:
+                return inner[short]
+    raise KeyError(f'det_metric: data sample has no {key!r} (keys: {sorted(sample)})')
+
+
+@METRICS.register_module()
+class DetMetric(BaseMetric):
+    """Per-class AP and recall at 3D IoU thresholds, with mAP and AR.
+
+    Reads ``pred_bboxes_3d (K, 6)``, ``pred_scores_3d (K,)``, ``pred_labels_3d (K,)``
+    and ``gt_bboxes_3d (G, 6)``, ``gt_labels_3d (G,)`` from each data sample.
+
+    Args:
+        iou_thrs: IoU thresholds (0.25, 0.5).
+        classes: class names; default ``dataset_meta['classes']``, else indices.
+
+    Metrics: ``mAP_0.25``, ``AR_0.25``, ``mAP_0.50``, ``AR_0.50`` and per class
+    ``{name}_AP_0.25`` etc.; a per-class table is logged.
+    """
+    default_prefix = 'det'
+
+    def __init__(self, iou_thrs: Sequence[float] = (0.25, 0.5),
+                 classes: Optional[Sequence[str]] = None, collect_device: str = 'cpu',
+                 prefix: Optional[str] = None):
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.iou_thrs = tuple(iou_thrs)
+        self._classes = list(classes) if classes is not None else None
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        for s in data_samples:
+            if not isinstance(s, dict):
+                s = s.to_dict()
+            self.results.append(dict(
+                pred_bboxes=_np(_field(s, 'pred_bboxes_3d')).reshape(-1, 6).astype(np.float32),
+                pred_scores=_np(_field(s, 'pred_scores_3d')).reshape(-1).astype(np.float32),
+                pred_labels=_np(_field(s, 'pred_labels_3d')).reshape(-1).astype(np.int64),
+                gt_bboxes=_np(_field(s, 'gt_bboxes_3d')).reshape(-1, 6).astype(np.float32),
+                gt_labels=_np(_field(s, 'gt_labels_3d')).reshape(-1).astype(np.int64)))
+
+    def class_names(self, num: int) -> List[str]:
+        classes = self._classes
+        if classes is None and self.dataset_meta:
+            classes = self.dataset_meta.get('classes')
+        if classes is None:
+            return [str(i) for i in range(num)]
+        return list(classes)
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        preds = defaultdict(list)
+        gts = defaultdict(dict)
+        max_label = -1
+        for scene, r in enumerate(results):
+            for box, score, label in zip(r['pred_bboxes'], r['pred_scores'], r['pred_labels']):
+                preds[int(label)].append((scene, box, float(score)))
+            for c in np.unique(r['gt_labels']):
+                gts[int(c)][scene] = r['gt_bboxes'][r['gt_labels'] == c]
+            labels = np.concatenate([r['pred_labels'], r['gt_labels']])
+            if labels.size:
+                max_label = max(max_label, int(labels.max()))
+        names = self.class_names(max_label + 1)
+        num = max(len(names), max_label + 1)
+        names = names + [str(i) for i in range(len(names), num)]
+        metrics = {}
+        table = {}
+        for thr in self.iou_thrs:
+            aps, recs = [], []
+            for c in range(num):
+                ap, rec = eval_class_ap(preds.get(c, []), gts.get(c, {}), thr)
+                table.setdefault(names[c], []).extend([ap, rec])
+                metrics[f'{names[c]}_AP_{thr:.2f}'] = ap
+                if not np.isnan(ap):
+                    aps.append(ap)
+                    recs.append(rec)
+            metrics[f'mAP_{thr:.2f}'] = float(np.mean(aps)) if aps else 0.0
+            metrics[f'AR_{thr:.2f}'] = float(np.mean(recs)) if recs else 0.0
+        self._log_table(table, metrics)
+        return metrics
+
+    def _log_table(self, table: dict, metrics: dict) -> None:
+        head = ''.join(f'  AP@{t:.2f}  AR@{t:.2f}' for t in self.iou_thrs)
+        width = max([len(n) for n in table] + [8])
+        lines = [f'{"class":<{width}}{head}']
+        for name, vals in table.items():
+            lines.append(f'{name:<{width}}' + ''.join(f'{v * 100:9.2f}' for v in vals))
+        lines.append(f'{"overall":<{width}}' + ''.join(
+            f'{metrics[f"mAP_{t:.2f}"] * 100:9.2f}{metrics[f"AR_{t:.2f}"] * 100:9.2f}'
+            for t in self.iou_thrs))
+        MMLogger.get_current_instance().info('3D detection results:\n' + '\n'.join(lines))
