@@ -1,1 +1,2 @@
-__all__ = []
+from .scene_segmentor import SceneSegmentor
+__all__ = ['SceneSegmentor']
