@@ -1,3 +1,6 @@
 from .ptv2 import PointTransformerV2
 from .detr3d_encoder import ThreeDETREncoder
-__all__ = ['PointTransformerV2', 'ThreeDETREncoder']
+from .pointnet2 import PointNet2
+from .dgcnn import DGCNN
+from .point_transformer import StandardPointTransformer
+__all__ = ['PointTransformerV2', 'ThreeDETREncoder', 'PointNet2', 'DGCNN', 'StandardPointTransformer']
