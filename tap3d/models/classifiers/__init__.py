@@ -1,1 +1,2 @@
-__all__ = []
+from .point_classifier import PointClassifier
+__all__ = ['PointClassifier']

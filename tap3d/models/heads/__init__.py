@@ -1,3 +1,4 @@
 from .seg_head import SegHead
 from .detr3d_head import ThreeDETRHead
-__all__ = ['SegHead', 'ThreeDETRHead']
+from .cls_head import ClsHead
+__all__ = ['SegHead', 'ThreeDETRHead', 'ClsHead']
