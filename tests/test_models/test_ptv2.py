@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from tap3d.models.backbones.ptv2 import GridPool, GroupedVectorAttention, PointTransformerV2
+from tap3d.models.backbones.ptv2 import (GridPool, GroupedVectorAttention, PointTransformerV2,
+                                        UnpoolWithSkip, knn_self)
 from tap3d.models.heads.seg_head import SegHead
 
 
@@ -128,6 +129,29 @@ def test_grid_pool_clusters_stay_within_their_sample():
         start = inputs['coord'][batch == p_batch[v]].min(0).values
         cells = torch.floor((members - start) / 0.3)
         assert (cells == cells[0]).all()
+
+
+def test_map_unpool_gives_every_point_its_voxel_feature():
+    pool = GridPool(6, 8, grid_size=0.3)
+    unpool = UnpoolWithSkip(8, 6, 4, skip=False).eval()
+    inputs = _batch((30, 20))
+    fine = [inputs['coord'], inputs['feat'], inputs['offset']]
+    coarse, cluster = pool(fine)
+    with torch.no_grad():
+        coord, feat, offset = unpool(coarse, fine, cluster)
+        want = unpool.proj(coarse[1])[cluster]
+    assert torch.equal(coord, inputs['coord']) and torch.equal(offset, inputs['offset'])
+    torch.testing.assert_close(feat, want)
+
+
+def test_knn_marks_slots_a_small_sample_cannot_fill():
+    coord = torch.rand(8, 3)
+    offset = torch.tensor([3, 8])  # sample 0 has 3 points, sample 1 has 5
+    idx = knn_self(coord, offset, 4)
+    assert (idx[:3, 3] == -1).all() and (idx[:3, :3] >= 0).all()
+    assert (idx[:3, :3] < 3).all() and (idx[3:] >= 3).all()
+    # each point is its own nearest neighbour
+    assert torch.equal(idx[:, 0], torch.arange(8))
 
 
 def test_backbone_decoder_and_encoder_outputs():

@@ -68,8 +68,14 @@ def knn_self(coord: torch.Tensor, offset: torch.Tensor, k: int) -> torch.Tensor:
         (ΣN, k) long global indices into ``coord``; ``-1`` marks a missing
         neighbour (a sample with fewer than ``k`` points).
     """
-    _, idx = _ops().knn_offset(coord, offset, coord, offset, k)
-    return idx.long()
+    ops = _ops()
+    _, idx = ops.knn_offset(coord, offset, coord, offset, k)
+    # knn_offset repeats the nearest neighbour in the slots a small sample cannot
+    # fill; mark those slots as padding so attention does not count them twice
+    sizes = torch.diff(offset.long(), prepend=offset.new_zeros(1))
+    size = sizes[ops.offset_to_batch(offset)]  # (ΣN,) points in each point's sample
+    slot = torch.arange(k, device=coord.device)
+    return idx.long().masked_fill(slot[None, :] >= size[:, None], -1)
 
 
 class GroupedVectorAttention(nn.Module):
