@@ -4,9 +4,18 @@ from .point_transforms import (PER_POINT_KEYS, AddHeight, BuildFeats, NormalizeP
                                PointSample, RandomJitter, RandomRotateUp, RandomScale,
                                RandomScaleTranslate, ShufflePoints, farthest_point_sample,
                                index_per_point)
+from .scene_transforms import (BuildSceneFeat, CenterShift, ChromaticAutoContrast,
+                               ChromaticJitter, ChromaticTranslation, GridSample,
+                               NormalizeColor, PackSceneInputs, PointSubsample,
+                               RandomCuboidCrop, RandomFlip, RandomJitter3D, RandomRotateZ,
+                               RandomScale3D, RenderSceneViews, SphereCrop)
 
 __all__ = [
     'PER_POINT_KEYS', 'index_per_point', 'farthest_point_sample', 'PointSample',
     'ShufflePoints', 'RandomScale', 'RandomScaleTranslate', 'RandomRotateUp',
-    'RandomJitter', 'NormalizePoints', 'AddHeight', 'BuildFeats', 'PackPointInputs'
+    'RandomJitter', 'NormalizePoints', 'AddHeight', 'BuildFeats', 'PackPointInputs',
+    'GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomScale3D', 'RandomFlip', 'RandomJitter3D',
+    'ChromaticAutoContrast', 'ChromaticTranslation', 'ChromaticJitter', 'NormalizeColor',
+    'CenterShift', 'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews',
+    'PackSceneInputs'
 ]
