@@ -1,3 +1,4 @@
 from .seg_metric import SegMetric
 from .det_metric import DetMetric
-__all__ = ['SegMetric', 'DetMetric']
+from .accuracy import ClsMetric
+__all__ = ['SegMetric', 'DetMetric', 'ClsMetric']

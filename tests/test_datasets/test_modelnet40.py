@@ -1,0 +1,92 @@
+"""ModelNet40 readers: resampled txt and h5 forms round-trip; bad files name themselves."""
+import os
+import os.path as osp
+
+import h5py
+import numpy as np
+import pytest
+
+from tap3d.datasets.io import DataFileError
+from tap3d.datasets.modelnet40 import ModelNet40Dataset, read_modelnet_txt
+
+CLASSES = ['airplane', 'night_stand', 'cup']
+
+
+def _resampled(root, per_class=(3, 2), points=50, seed=0):
+    rng = np.random.default_rng(seed)
+    root = osp.join(root, 'modelnet40_normal_resampled')
+    os.makedirs(root)
+    with open(osp.join(root, 'modelnet40_shape_names.txt'), 'w') as f:
+        f.write('\n'.join(CLASSES) + '\n')
+    arrays = {}
+    for split, n in zip(('train', 'test'), per_class):
+        ids = []
+        for cls in CLASSES:
+            os.makedirs(osp.join(root, cls), exist_ok=True)
+            for k in range(n):
+                sid = f'{cls}_{k + 1 + (100 if split == "test" else 0):04d}'
+                arr = rng.normal(size=(points, 6)).astype(np.float32)
+                np.savetxt(osp.join(root, cls, sid + '.txt'), arr, fmt='%.6f', delimiter=',')
+                arrays[sid] = np.loadtxt(osp.join(root, cls, sid + '.txt'), delimiter=',')
+                ids.append(sid)
+        with open(osp.join(root, f'modelnet40_{split}.txt'), 'w') as f:
+            f.write('\n'.join(ids) + '\n')
+    return root, arrays
+
+
+def test_resampled_round_trip(tmp_path):
+    root, arrays = _resampled(str(tmp_path))
+    ds = ModelNet40Dataset(root, split='train', num_points=20, use_normals=True)
+    assert ds.form == 'resampled' and len(ds) == 9
+    assert ds.metainfo['classes'] == tuple(CLASSES)
+    labels = [ds.get_data_info(i)['gt_label'] for i in range(len(ds))]
+    assert labels == [0, 0, 0, 1, 1, 1, 2, 2, 2]  # night_stand parsed despite its '_'
+    item = ds.get_data_info(4)
+    ref = arrays['night_stand_0002']
+    np.testing.assert_allclose(item['points'], ref[:20, [2, 0, 1]], atol=1e-6)
+    np.testing.assert_allclose(item['normals'], ref[:20, [5, 3, 4]], atol=1e-6)
+    # The parent folder works too, and the test split is separate.
+    assert len(ModelNet40Dataset(str(tmp_path), split='test')) == 6
+
+
+def test_h5_round_trip(tmp_path):
+    root = osp.join(str(tmp_path), 'modelnet40_ply_hdf5_2048')
+    os.makedirs(root)
+    rng = np.random.default_rng(1)
+    chunks = []
+    for i, n in enumerate((3, 2)):
+        data = rng.normal(size=(n, 2048, 3)).astype(np.float32)
+        label = rng.integers(0, 40, size=(n, 1)).astype(np.uint8)
+        with h5py.File(osp.join(root, f'ply_data_train{i}.h5'), 'w') as f:
+            f['data'], f['label'] = data, label
+        chunks.append((data, label))
+    ds = ModelNet40Dataset(str(tmp_path), split='train', form='h5')
+    assert ds.form == 'h5' and len(ds) == 5 and len(ds.metainfo['classes']) == 40
+    item = ds.get_data_info(3)  # first sample of the second file
+    np.testing.assert_array_equal(item['points'], chunks[1][0][0][:, [2, 0, 1]])
+    assert item['gt_label'] == int(chunks[1][1][0, 0])
+
+
+def test_bad_txt_line_names_file_and_line(tmp_path):
+    path = str(tmp_path / 'a.txt')
+    with open(path, 'w') as f:
+        f.write('0,0,0,0,0,1\n1,2,3\n')
+    with pytest.raises(DataFileError, match=r'a\.txt: line 2 has 3'):
+        read_modelnet_txt(path)
+    with open(path, 'w') as f:
+        f.write('0,0,0,0,0,x\n')
+    with pytest.raises(DataFileError, match='line 1 is not numeric'):
+        read_modelnet_txt(path)
+
+
+def test_unknown_class_in_split_file(tmp_path):
+    root, _ = _resampled(str(tmp_path), per_class=(1, 1), points=5)
+    with open(osp.join(root, 'modelnet40_train.txt'), 'a') as f:
+        f.write('dragon_0001\n')
+    with pytest.raises(DataFileError, match="modelnet40_train.txt: id 'dragon_0001'"):
+        ModelNet40Dataset(root, split='train')
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match='no ModelNet40 data'):
+        ModelNet40Dataset(str(tmp_path), split='train')
