@@ -53,7 +53,7 @@ class PointClassifier(BaseModel):
     Args:
         backbone: backbone config; its output must hold ``global_feat (B, G)``.
         head: head config (e.g. ``ClsHead``); ``in_channels`` defaults to the
-            backbone's ``global_channels``.
+            backbone's ``global_channels`` (else its ``out_channels``).
         data_preprocessor: batching config, ``PointDataPreprocessor`` by default.
         test_cfg: voting options, read by ``predict``:
             ``voting`` (int, passes; 1 = none), ``vote_scale`` ((low, high) per-axis
@@ -81,7 +81,8 @@ class PointClassifier(BaseModel):
         self.backbone = MODELS.build(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
-            head['in_channels'] = self.backbone.global_channels
+            head['in_channels'] = getattr(self.backbone, 'global_channels',
+                                          getattr(self.backbone, 'out_channels', None))
         self.head = MODELS.build(head)
         self.train_cfg = train_cfg or {}
         self.test_cfg = dict(test_cfg or {})

@@ -104,8 +104,9 @@ class ClsHead(BaseModule):
             feats: as in :meth:`forward`.
             data_samples: B samples with ``gt_label``.
         """
+        target = get_gt_labels(data_samples)  # fail on missing labels before any compute
         logits = self(feats)
-        target = get_gt_labels(data_samples, logits.device)
+        target = target.to(logits.device)
         loss = self.loss_module(logits, target)
         with torch.no_grad():
             acc = (logits.argmax(dim=-1) == target).float().mean()

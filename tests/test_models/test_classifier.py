@@ -1,0 +1,92 @@
+"""PointClassifier: forward modes, voting (seeded, consistent feats), PointMLP fit."""
+import pytest
+import torch
+from mmengine.structures import BaseDataElement
+
+from tap3d.models.classifiers.point_classifier import PointClassifier, scale_for_vote
+
+TINY_DGCNN = dict(type='DGCNN', in_channels=4, k=4, channels=(8, 8, 8, 8), embed_dims=16)
+
+
+def _batch(B=3, N=24, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    points = torch.rand(B, N, 3, generator=gen)
+    feats = torch.cat([points, points[..., 2:] - points[..., 2:].amin(1, keepdim=True)], -1)
+    samples = [BaseDataElement(gt_label=torch.tensor([i % 5])) for i in range(B)]
+    return dict(points=points, feats=feats), samples
+
+
+def _model(**test_cfg):
+    torch.manual_seed(0)
+    model = PointClassifier(
+        backbone=TINY_DGCNN,
+        head=dict(type='ClsHead', num_classes=5, hidden_channels=(16, ),
+                  loss=dict(type='LabelSmoothingCrossEntropy', smoothing=0.3)),
+        test_cfg=test_cfg)
+    return model.eval()
+
+
+def test_head_width_defaults_to_backbone_global_channels():
+    assert _model().head.in_channels == 32
+
+
+def test_forward_modes():
+    model = _model()
+    inputs, samples = _batch()
+    model.train()
+    losses = model(inputs, samples, mode='loss')
+    assert set(losses) == {'loss', 'acc'} and losses['loss'].requires_grad
+    losses['loss'].backward()
+    model.eval()
+    logits = model(inputs, mode='tensor')
+    assert logits.shape == (3, 5)
+    out = model(inputs, samples, mode='predict')
+    assert len(out) == 3
+    for s, row in zip(out, torch.softmax(logits, -1)):
+        assert torch.allclose(s.pred_score, row, atol=1e-6)
+        assert s.pred_label.item() == row.argmax().item()
+    with pytest.raises(ValueError, match='unknown mode'):
+        model(inputs, samples, mode='losses')
+
+
+def test_voting_is_seeded_and_changes_scores():
+    inputs, _ = _batch()
+    plain = _model().predict_scores(inputs)
+    voted_a = _model(voting=4, vote_scale=(0.5, 1.5), vote_seed=3).predict_scores(inputs)
+    voted_b = _model(voting=4, vote_scale=(0.5, 1.5), vote_seed=3).predict_scores(inputs)
+    voted_c = _model(voting=4, vote_scale=(0.5, 1.5), vote_seed=4).predict_scores(inputs)
+    assert torch.equal(voted_a, voted_b)
+    assert not torch.allclose(voted_a, plain)
+    assert not torch.allclose(voted_a, voted_c)
+    assert torch.allclose(voted_a.sum(-1), torch.ones(3), atol=1e-5)
+
+
+def test_voting_averages_the_unscaled_and_scaled_passes():
+    model = _model(voting=2, vote_scale=(0.8, 1.2), vote_seed=7)
+    inputs, _ = _batch()
+    gen = torch.Generator().manual_seed(7)
+    scales = 0.8 + 0.4 * torch.rand(3, 3, generator=gen)
+    with torch.no_grad():
+        p0 = torch.softmax(model(inputs, mode='tensor'), -1)
+        p1 = torch.softmax(model(scale_for_vote(inputs, scales), mode='tensor'), -1)
+    assert torch.allclose(model.predict_scores(inputs), (p0 + p1) / 2, atol=1e-6)
+
+
+def test_scale_for_vote_keeps_feats_consistent_with_points():
+    inputs, _ = _batch()
+    scales = torch.tensor([[1.1, 0.9, 1.2], [1.0, 1.0, 0.5], [2.0, 1.0, 1.0]])
+    out = scale_for_vote(inputs, scales)
+    assert torch.allclose(out['feats'][..., :3], out['points'])
+    height = out['points'][..., 2] - out['points'][..., 2].amin(1, keepdim=True)
+    assert torch.allclose(out['feats'][..., 3], height, atol=1e-6)
+    with pytest.raises(ValueError, match='vote_feat_axes'):
+        scale_for_vote(inputs, scales, feat_axes=(0, 1, 2))
+
+
+def test_pointmlp_classifier_parameter_count():
+    pointmlp = pytest.importorskip('tap3d.models.backbones.pointmlp')
+    model = PointClassifier(backbone=dict(type='PointMLP'),
+                            head=dict(type='ClsHead', num_classes=15))
+    assert model.head.in_channels == 1024
+    n = sum(p.numel() for p in model.parameters())
+    assert abs(n - 13_231_375) <= 0.01 * 13_231_375, n
