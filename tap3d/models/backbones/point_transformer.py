@@ -158,7 +158,7 @@ class StandardPointTransformer(BaseModule):
         self.cls_pos = nn.Parameter(torch.randn(1, 1, embed_dims))
         self.pos_embed = nn.Sequential(
             nn.Linear(3, 128), nn.GELU(), nn.Linear(128, embed_dims))
-        rates = torch.linspace(0, drop_path_rate, depth).tolist()
+        rates = [drop_path_rate * i / max(depth - 1, 1) for i in range(depth)]  # linspace
         self.blocks = nn.ModuleList([
             TransformerBlock(embed_dims, num_heads, mlp_ratio, drop_path=r) for r in rates
         ])
