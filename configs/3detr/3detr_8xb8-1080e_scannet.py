@@ -1,0 +1,5 @@
+# Plain 3DETR (global self-attention encoder over 2048 points) on ScanNetV2.
+# The public code gives its encoder-to-decoder projection two hidden layers.
+_base_ = ['./3detr-m_8xb8-1080e_scannet.py']
+
+model = dict(backbone=dict(encoder_type='vanilla'), head=dict(proj_hidden_layers=2))
