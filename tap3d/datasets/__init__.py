@@ -4,4 +4,6 @@ from . import transforms
 from .scanobjectnn import ScanObjectNNDataset
 from .modelnet40 import ModelNet40Dataset
 from .modelnet_fewshot import ModelNetFewShotDataset
-__all__ = ['transforms', 'ScanObjectNNDataset', 'ModelNet40Dataset', 'ModelNetFewShotDataset']
+from .scannet_det import ScanNetDetDataset
+from .scannet_seg import ScanNetSegDataset
+__all__ = ['transforms', 'ScanObjectNNDataset', 'ModelNet40Dataset', 'ModelNetFewShotDataset', 'ScanNetDetDataset', 'ScanNetSegDataset']
