@@ -62,6 +62,10 @@ def test_schedule_matches_3detr():
     warm, cos = cfg.param_scheduler
     assert warm.end == 9 and cos.begin == 9 and cos.end == 1080 and cos.eta_min == 1e-6
     assert warm.start_factor * opt.lr == pytest.approx(1e-6)
+    # The 3DETR-m script's encoder dropout; the plain preset keeps 0.1.
+    assert cfg.model.backbone.dropout == 0.3
+    plain = Config.fromfile(osp.join(ROOT, 'configs', '3detr', '3detr_8xb8-1080e_scannet.py'))
+    assert plain.model.backbone.dropout == 0.1 and plain.model.head.proj_hidden_layers == 2
 
 
 @pytest.mark.skipif(not TAP_CONFIGS, reason='no TAP 3DETR config')
