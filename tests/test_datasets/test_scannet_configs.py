@@ -61,5 +61,8 @@ def test_dataset_config_yields_samples(name, synthetic_root):
             if key == 'test_dataloader':
                 frags = inputs['fragments']
                 assert sample.gt_sem_labels.shape == (3000, ) and len(frags) >= 1
+            elif key == 'val_dataloader':
+                assert sample.gt_sem_labels.shape == (3000, )
+                assert sample.inverse.max() == inputs['coord'].shape[0] - 1
             else:
                 assert sample.gt_sem_labels.shape == (inputs['coord'].shape[0], )

@@ -283,3 +283,23 @@ def test_render_scene_views_frames_the_model_points():
         hit = painted[pix[v, :, 0].numpy(), pix[v, :, 1].numpy()]
         assert hit.mean() > 0.95
         assert not painted[0, 0] and not painted[-1, -1]
+
+
+def test_grid_sample_inverse_maps_every_point_to_its_voxel():
+    r = _scene(800)
+    full_coord = r['coord'].copy()
+    out = GridSample(grid_size=0.8, mode='train', return_inverse=True)(dict(r))
+    inv = out['inverse']
+    assert inv.shape == (800, ) and inv.max() == len(out['coord']) - 1
+    voxel = np.floor(full_coord / 0.8)
+    np.testing.assert_array_equal(np.floor(out['coord'][inv] / 0.8), voxel)
+    np.testing.assert_array_equal(out['origin_segment'], np.arange(800))
+    # packed for full-scene evaluation
+    packed = PackSceneInputs(input_keys=('coord', ), data_keys=('origin_segment', 'inverse'))(out)
+    assert packed['data_samples'].gt_sem_labels.shape == (800, )
+    assert packed['data_samples'].inverse.shape == (800, )
+    # a later crop would scramble the map: refused
+    with pytest.raises(ValueError, match='return_inverse'):
+        SphereCrop(point_max=3)(out)
+    with pytest.raises(ValueError, match='both become gt_sem_labels'):
+        PackSceneInputs(data_keys=('segment', 'origin_segment'))

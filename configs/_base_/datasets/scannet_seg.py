@@ -1,10 +1,11 @@
 # ScanNetV2 semantic segmentation, Pointcept layout (20 classes, -1 = ignore).
 # PTv2's ScanNet pipeline: rotation about z, scaling, flips, jitter and chromatic
 # augmentation, 2 cm grid sampling, a sphere crop of at most 100k points, and
-# xyz + rgb + normal (9 channels) as input. Validation grid-samples once; testing
-# keeps every point and votes over all grid-sampling fragments (GridSample
-# mode='test'), summed by SceneSegmentor. Pointcept's small x/y tilts, random
-# dropout and elastic distortion are not part of this pipeline.
+# xyz + rgb + normal (9 channels) as input. Validation grid-samples once and scores
+# every original point through the inverse map; testing keeps every point and votes
+# over all grid-sampling fragments (GridSample mode='test'), summed by SceneSegmentor.
+# Pointcept's small x/y tilts, random dropout and elastic distortion are not part of
+# this pipeline.
 dataset_type = 'ScanNetSegDataset'
 data_root = 'data/scannet'
 
@@ -26,11 +27,13 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='CenterShift', apply_z=True),
-    dict(type='GridSample', grid_size=0.02, mode='train'),
+    dict(type='GridSample', grid_size=0.02, mode='train', return_inverse=True),
     dict(type='CenterShift', apply_z=False),
     dict(type='NormalizeColor'),
     dict(type='BuildSceneFeat', keys=('coord', 'color', 'normal')),
-    dict(type='PackSceneInputs', input_keys=('coord', 'feat'), data_keys=('segment', )),
+    # predictions and labels cover every original point through the inverse map
+    dict(type='PackSceneInputs', input_keys=('coord', 'feat'),
+         data_keys=('origin_segment', 'inverse')),
 ]
 test_pipeline = [
     dict(type='CenterShift', apply_z=True),

@@ -24,11 +24,13 @@ train_pipeline = [
 ]
 val_pipeline = [
     dict(type='CenterShift', apply_z=True),
-    dict(type='GridSample', grid_size=grid_size, mode='train'),
+    dict(type='GridSample', grid_size=grid_size, mode='train', return_inverse=True),
     dict(type='CenterShift', apply_z=False),
     dict(type='NormalizeColor'),
     dict(type='BuildSceneFeat', keys=('coord', 'color', 'normal')),
-    dict(type='PackSceneInputs', input_keys=('coord', 'feat'), data_keys=('segment', )),
+    # predictions and labels cover every original point through the inverse map
+    dict(type='PackSceneInputs', input_keys=('coord', 'feat'),
+         data_keys=('origin_segment', 'inverse')),
 ]
 test_pipeline = [
     dict(type='CenterShift', apply_z=True),

@@ -42,8 +42,15 @@ def index_scene_points(results: dict, index: np.ndarray) -> dict:
     """Apply ``index`` (M,) to every per-point array of ``results`` in place.
 
     Raises:
-        ValueError: if a per-point array's length differs from ``coord``'s.
+        ValueError: if a per-point array's length differs from ``coord``'s, or if
+            ``results`` holds a grid-sampling ``inverse`` map that the index would
+            invalidate.
     """
+    if results.get('inverse') is not None:
+        # the inverse map points at rows of the grid-sampled scene; dropping or
+        # reordering them afterwards would silently scramble full-scene predictions
+        raise ValueError('points cannot be dropped or reordered after '
+                         'GridSample(return_inverse=True)')
     n = len(results['coord'])
     for key in SCENE_POINT_KEYS:
         if results.get(key) is not None:
@@ -105,15 +112,23 @@ class GridSample(BaseTransform):
         mode: ``'train'`` or ``'test'``.
         return_grid_coord: also store ``grid_coord (N, 3) int64``, the voxel index of
             each kept point (for sparse-convolution backbones).
+        return_inverse: (``'train'`` mode) also store ``inverse (N_full,) int64``, the
+            kept row that stands for each original point, and ``origin_segment``, the
+            labels of all original points; packing them as the data sample's
+            ``inverse`` and ``gt_sem_labels`` lets a segmentor predict and be scored
+            on the full scene.
     """
 
     def __init__(self, grid_size: float = 0.02, mode: str = 'train',
-                 return_grid_coord: bool = False) -> None:
+                 return_grid_coord: bool = False, return_inverse: bool = False) -> None:
         if mode not in ('train', 'test'):
             raise ValueError(f"GridSample mode must be 'train' or 'test', got {mode!r}")
         if grid_size <= 0:
             raise ValueError(f'GridSample grid_size must be > 0, got {grid_size}')
+        if return_inverse and mode != 'train':
+            raise ValueError("GridSample return_inverse needs mode='train'")
         self.grid_size, self.mode, self.return_grid_coord = grid_size, mode, return_grid_coord
+        self.return_inverse = return_inverse
 
     def transform(self, results: dict) -> dict:
         coord = results['coord']
@@ -123,16 +138,26 @@ class GridSample(BaseTransform):
         if self.return_grid_coord:
             results['grid_coord'] = grid
         order = np.argsort(key, kind='stable')
-        _, first, count = np.unique(key[order], return_index=True, return_counts=True)
+        _, first, inverse, count = np.unique(key[order], return_index=True,
+                                             return_inverse=True, return_counts=True)
         if self.mode == 'train':
             pick = first + np.random.randint(0, count.max(), count.size) % count
-            return index_scene_points(results, order[pick])
+            origin_segment = results.get('segment')
+            index_scene_points(results, order[pick])
+            if self.return_inverse:
+                full_inverse = np.empty(len(coord), dtype=np.int64)
+                full_inverse[order] = inverse.reshape(-1)  # voxel v is kept row v
+                results['inverse'] = full_inverse
+                if origin_segment is not None:
+                    results['origin_segment'] = np.asarray(origin_segment)
+            return results
         results['fragment_index'] = [order[first + i % count] for i in range(int(count.max()))]
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(grid_size={self.grid_size}, mode={self.mode!r}, '
-                f'return_grid_coord={self.return_grid_coord})')
+                f'return_grid_coord={self.return_grid_coord}, '
+                f'return_inverse={self.return_inverse})')
 
 
 @TRANSFORMS.register_module()
@@ -543,15 +568,19 @@ class RenderSceneViews(BaseTransform):
         point_radius_px: splat radius of each point in pixels.
         elevation: phi of every view (TAP's fixed elevation is -pi/3).
         color_key: per-point colours to paint, in 0..255.
+        shade: shade the colours with the per-point ``normal`` (the renderer's
+            ambient + Lambertian light), so surfaces facing different ways differ
+            in brightness as in TAP's object renders.
     """
 
     def __init__(self, num_views: int = 6, img_size: int = 224, obj_size: int = 200,
                  point_radius_px: int = 1, elevation: float = -math.pi / 3,
-                 color_key: str = 'color') -> None:
+                 color_key: str = 'color', shade: bool = False) -> None:
         if num_views < 1:
             raise ValueError(f'RenderSceneViews num_views must be >= 1, got {num_views}')
         self.num_views, self.img_size, self.obj_size = num_views, img_size, obj_size
         self.point_radius_px, self.elevation, self.color_key = point_radius_px, elevation, color_key
+        self.shade = shade
 
     def transform(self, results: dict) -> dict:
         from tap3d.geometry import rotation_matrix
@@ -566,10 +595,16 @@ class RenderSceneViews(BaseTransform):
         color = np.clip(np.asarray(color, dtype=np.float32) / 255.0, 0.0, 1.0)
         theta = torch.from_numpy(np.random.uniform(0, 2 * math.pi, self.num_views))
         rotations = rotation_matrix(theta, torch.full_like(theta, self.elevation)).float()
+        normals = None
+        if self.shade:
+            if results.get('normal') is None:
+                raise KeyError('RenderSceneViews(shade=True) needs per-point normals')
+            normals = torch.from_numpy(np.asarray(results['normal'], dtype=np.float32))
         points = torch.from_numpy(coord)
         views = render_points(points, torch.from_numpy(color), rotations,
                               framing_points=points, img_size=self.img_size,
-                              obj_size=self.obj_size, point_radius_px=self.point_radius_px)
+                              obj_size=self.obj_size, point_radius_px=self.point_radius_px,
+                              normals=normals)
         views = views.numpy() if isinstance(views, torch.Tensor) else np.asarray(views)
         results['views'] = views.astype(np.uint8)
         results['view_rotations'] = rotations.numpy().astype(np.float32)
@@ -578,11 +613,12 @@ class RenderSceneViews(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_views={self.num_views}, img_size={self.img_size}, '
                 f'obj_size={self.obj_size}, point_radius_px={self.point_radius_px}, '
-                f'elevation={self.elevation})')
+                f'elevation={self.elevation}, shade={self.shade})')
 
 
 # Names of ground-truth fields on the data sample.
-_DATA_NAMES = {'segment': 'gt_sem_labels', 'instance': 'gt_instance_labels',
+_DATA_NAMES = {'segment': 'gt_sem_labels', 'origin_segment': 'gt_sem_labels',
+               'instance': 'gt_instance_labels', 'inverse': 'inverse',
                'gt_bboxes_3d': 'gt_bboxes_3d', 'gt_labels_3d': 'gt_labels_3d'}
 _FLOAT_DATA = ('gt_bboxes_3d', )
 
@@ -608,9 +644,11 @@ class PackSceneInputs(BaseTransform):
     list of dicts ``{coord (M,3), feat (M,C), index (M,) int64[, grid_coord]}``,
     ``index`` pointing into the full scene.
 
-    The data sample holds ``gt_sem_labels (N,)`` (from ``segment``),
-    ``gt_instance_labels (N,)`` (from ``instance``), ``gt_bboxes_3d (K,6)``
-    float32 and ``gt_labels_3d (K,)`` int64, for the ``data_keys`` present; its
+    The data sample holds ``gt_sem_labels (N,)`` (from ``segment``, or the full
+    scene's from ``origin_segment``), ``gt_instance_labels (N,)`` (from
+    ``instance``), ``inverse (N_full,)`` (see :class:`GridSample`),
+    ``gt_bboxes_3d (K,6)`` float32 and ``gt_labels_3d (K,)`` int64, for the
+    ``data_keys`` present; its
     metainfo holds the ``meta_keys`` present. Missing keys are skipped, so one
     packer serves detection, segmentation and pre-training.
     """
@@ -624,6 +662,9 @@ class PackSceneInputs(BaseTransform):
         if unknown:
             raise ValueError(f'PackSceneInputs: unknown data_keys {sorted(unknown)}; '
                              f'known: {sorted(_DATA_NAMES)}')
+        if {'segment', 'origin_segment'} <= set(data_keys):
+            raise ValueError("PackSceneInputs: 'segment' and 'origin_segment' both become "
+                             'gt_sem_labels; pack one of them')
         self.input_keys, self.data_keys, self.meta_keys = (tuple(input_keys), tuple(data_keys),
                                                            tuple(meta_keys))
 
