@@ -1,0 +1,164 @@
+"""Ground-truth views of meshes (TAP.md §7): loading, sampling and rendering.
+
+Camera convention (shared with :mod:`tap3d.geometry`): ``p_cam = R p``, the
+image plane is (x_cam, y_cam) with the row following x_cam and the column
+following y_cam, and the camera looks along -z_cam, so the visible surface
+is the one with the LARGEST z_cam. The optical direction ``D = R^T e_z`` of
+the query generator therefore points from the object towards the camera.
+Framing is exactly :func:`tap3d.geometry.compute_framing` of the points the
+model sees, so a pixel shows the surface on the optical line of its centre.
+"""
+import os
+from typing import Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from tap3d.geometry import compute_framing
+from .rasterize import rasterize_triangles
+from .zbuffer import normalize_depth
+from .shading import MESH_ALBEDO, lambert, to_uint8
+
+__all__ = ['render_mesh', 'load_mesh', 'sample_surface_points']
+
+Array = Union[np.ndarray, torch.Tensor]
+
+
+def _import_trimesh():
+    try:
+        import trimesh
+    except ImportError as err:  # pragma: no cover - trimesh is a core requirement
+        raise ImportError('loading and sampling meshes needs the package "trimesh" '
+                          '(pip install trimesh)') from err
+    return trimesh
+
+
+def _to_tensor(x: Array, device=None, dtype=None) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x.to(device=device if device is not None else x.device, dtype=dtype or x.dtype)
+    return torch.as_tensor(np.asarray(x), device=device, dtype=dtype)
+
+
+def load_mesh(path: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Read a triangle mesh (.obj, .off, .ply, or anything trimesh reads).
+
+    Scenes with several parts are merged into one mesh.
+
+    Args:
+        path: mesh file.
+
+    Returns:
+        vertices: (V, 3) float32; faces: (F, 3) int64.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file cannot be parsed or holds no triangles.
+    """
+    trimesh = _import_trimesh()
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'mesh file not found: {path}')
+    try:
+        mesh = trimesh.load(path, force='mesh', process=False)
+    except Exception as err:
+        raise ValueError(f'cannot read mesh file {path}: {err}') from err
+    vertices = np.asarray(getattr(mesh, 'vertices', np.zeros((0, 3))), dtype=np.float32)
+    faces = np.asarray(getattr(mesh, 'faces', np.zeros((0, 3))), dtype=np.int64)
+    if faces.ndim != 2 or len(faces) == 0 or len(vertices) == 0:
+        raise ValueError(f'mesh file {path} holds no triangles')
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise ValueError(f'mesh file {path} has face indices outside its {len(vertices)} vertices')
+    if not np.isfinite(vertices).all():
+        raise ValueError(f'mesh file {path} has non-finite vertex coordinates')
+    return vertices, faces
+
+
+def sample_surface_points(vertices: Array, faces: Array, n: int, seed: Optional[int] = None):
+    """Area-weighted uniform samples of a mesh surface (via ``trimesh.sample``).
+
+    Args:
+        vertices: (V, 3), faces: (F, 3) numpy arrays or tensors.
+        n: number of points.
+        seed: random seed; the same seed gives the same points.
+
+    Returns:
+        (n, 3) float32, a numpy array (or a CPU tensor if ``vertices`` is a tensor).
+    """
+    trimesh = _import_trimesh()
+    as_tensor = isinstance(vertices, torch.Tensor)
+    v = vertices.detach().cpu().numpy() if as_tensor else np.asarray(vertices)
+    f = faces.detach().cpu().numpy() if isinstance(faces, torch.Tensor) else np.asarray(faces)
+    if len(f) == 0:
+        raise ValueError('sample_surface_points: the mesh has no faces')
+    mesh = trimesh.Trimesh(vertices=v.astype(np.float64), faces=f.astype(np.int64), process=False)
+    if not mesh.area > 0:
+        raise ValueError('sample_surface_points: the mesh has zero surface area')
+    points, _ = trimesh.sample.sample_surface(mesh, int(n), seed=seed)
+    points = points.astype(np.float32)
+    return torch.from_numpy(points) if as_tensor else points
+
+
+def render_mesh(vertices: Array,
+                faces: Array,
+                rotations: Array,
+                framing_points: Optional[Array],
+                img_size: int = 224,
+                obj_size: int = 200,
+                albedo: float = MESH_ALBEDO,
+                max_fragments: int = 1 << 22) -> torch.Tensor:
+    """Render shaded grey views of a mesh on a white background.
+
+    Orthographic, z-buffered, flat Lambertian + ambient shading with a fixed
+    light in camera space (see :mod:`tap3d.rendering.shading`).
+
+    Args:
+        vertices: (V, 3) float, faces: (F, 3) int (numpy or torch).
+        rotations: (K, 3, 3) world-to-camera rotations, e.g.
+            :func:`tap3d.geometry.fixed_view_rotations`. The render runs on
+            their device when they are a tensor, else on ``vertices``' device.
+        framing_points: (N, 3) the points the model will see for this shape
+            (e.g. its 1024 sampled points); the frame is
+            ``compute_framing(framing_points, rotations, img_size, obj_size)``.
+            ``None`` frames the mesh's own vertices.
+        img_size, obj_size: image side and object box side in pixels.
+        albedo: grey level of a lit surface, in (0, 1].
+        max_fragments: chunk size of the rasteriser (peak memory bound).
+
+    Returns:
+        (K, img_size, img_size, 3) uint8 images on the render device;
+        background exactly 255, object pixels at most 254.
+    """
+    device = rotations.device if isinstance(rotations, torch.Tensor) else (
+        vertices.device if isinstance(vertices, torch.Tensor) else None)
+    rot = _to_tensor(rotations, device=device, dtype=torch.float32)
+    verts = _to_tensor(vertices, device=rot.device, dtype=torch.float32)
+    tris = _to_tensor(faces, device=rot.device, dtype=torch.int64)
+    if rot.dim() != 3 or rot.shape[-2:] != (3, 3):
+        raise ValueError(f'render_mesh: rotations must be (K, 3, 3), got {tuple(rot.shape)}')
+    if verts.dim() != 2 or verts.shape[1] != 3 or len(verts) == 0:
+        raise ValueError(f'render_mesh: vertices must be (V, 3) with V > 0, got {tuple(verts.shape)}')
+    if tris.dim() != 2 or tris.shape[1] != 3:
+        raise ValueError(f'render_mesh: faces must be (F, 3), got {tuple(tris.shape)}')
+    if len(tris) and (int(tris.min()) < 0 or int(tris.max()) >= len(verts)):
+        raise ValueError('render_mesh: face indices outside the vertex array')
+    frame_pts = verts if framing_points is None else _to_tensor(
+        framing_points, device=rot.device, dtype=torch.float32)
+    k = rot.shape[0]
+    s, b = compute_framing(frame_pts[None], rot[None], img_size, obj_size)
+    s, b = s[0], b[0]  # (K,), (K, 2)
+
+    cam = torch.einsum('vc,kdc->kvd', verts, rot)  # (K, V, 3)
+    uv = (cam[..., :2] - b[:, None]) / s[:, None, None]
+    # distance from the camera, which looks along -z_cam
+    dist = normalize_depth(-cam[..., 2])
+    face_ids = rasterize_triangles(uv[:, tris], dist[:, tris], img_size, img_size, max_fragments)
+
+    hit = face_ids >= 0
+    if len(tris):
+        tri_v = verts[tris]  # (F, 3, 3)
+        normals = torch.linalg.cross(tri_v[:, 1] - tri_v[:, 0], tri_v[:, 2] - tri_v[:, 0])
+        intensity = albedo * lambert(torch.einsum('fc,kdc->kfd', normals, rot))  # (K, F)
+        grey = torch.gather(intensity, 1, face_ids.clamp_min(0).view(k, -1)).view(face_ids.shape)
+    else:
+        grey = torch.zeros(face_ids.shape, device=rot.device)
+    # shade one grey channel, then repeat it: the render is RGB like MVCNN's
+    return to_uint8(grey.unsqueeze(-1), hit).expand(-1, -1, -1, 3).contiguous()
