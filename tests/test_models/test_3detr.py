@@ -14,17 +14,17 @@ def _count(module):
 
 
 def _tiny_detector(encoder_type='masked', **head_kw):
-    head = dict(type='ThreeDETRHead', num_classes=4, num_queries=16, num_layers=2,
+    head = dict(type='ThreeDETRHead', num_classes=4, num_queries=12, num_layers=2,
                 loss=dict(type='SetCriterion3D', num_classes=4))
     head.update(head_kw)
     return MODELS.build(dict(
         type='ThreeDETR',
-        backbone=dict(type='ThreeDETREncoder', encoder_type=encoder_type, num_points=64,
+        backbone=dict(type='ThreeDETREncoder', encoder_type=encoder_type, num_points=32,
                       num_samples=8),
         head=head))
 
 
-def _scene(b=2, n=300, seed=0):
+def _scene(b=2, n=160, seed=0):
     g = torch.Generator().manual_seed(seed)
     pts = torch.rand(b, n, 3, generator=g) * torch.tensor([4.0, 3.0, 2.0])
     samples = [BaseDataElement(gt_bboxes_3d=torch.tensor([[1., 1, 0.5, .8, .6, 1.],
@@ -158,8 +158,8 @@ def test_detector_modes_loss_predict_tensor():
     model = _tiny_detector()
     pts, samples = _scene()
     outs = model(dict(points=pts), mode='tensor')
-    assert len(outs) == 2 and outs[-1]['cls_logits'].shape == (2, 16, 5)
-    assert outs[-1]['bboxes'].shape == (2, 16, 6)
+    assert len(outs) == 2 and outs[-1]['cls_logits'].shape == (2, 12, 5)
+    assert outs[-1]['bboxes'].shape == (2, 12, 6)
     losses = model(dict(points=pts), samples, mode='loss')
     # Final layer + one auxiliary layer, each with 4 terms.
     assert {'loss_giou', 'loss_cls', 'loss_center', 'loss_size', 'd0.loss_giou'} <= set(losses)
@@ -174,6 +174,11 @@ def test_detector_modes_loss_predict_tensor():
     assert res[0].pred_labels_3d.shape == (k,)
     with pytest.raises(ValueError, match='mode'):
         model(dict(points=pts), samples, mode='bogus')
+    # Mixed precision: matching and losses still run in float32.
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(dict(points=pts), samples, mode='loss')
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
 
 
 def test_predict_applies_class_aware_nms():

@@ -130,13 +130,17 @@ class SetCriterion3D(nn.Module):
         Returns:
             dict of weighted scalar losses.
         """
+        # Matching and losses run in float32, also under AMP (volumes, softmax).
+        out = {k: v.float() if torch.is_tensor(v) and v.is_floating_point() else v
+               for k, v in out.items()}
+        dims_min, dims_max = dims_min.float(), dims_max.float()
         logits = out['cls_logits']
         b, q, _ = logits.shape
         if len(gt_bboxes) != b or len(gt_labels) != b:
             raise ValueError(f'set_criterion: {b} predictions but {len(gt_bboxes)} box sets '
                              f'and {len(gt_labels)} label sets')
         dev = logits.device
-        gt_bboxes = [g.to(dev, logits.dtype).reshape(-1, 6) for g in gt_bboxes]
+        gt_bboxes = [g.to(dev, torch.float32).reshape(-1, 6) for g in gt_bboxes]
         gt_labels = [g.to(dev).long().reshape(-1) for g in gt_labels]
         for labels in gt_labels:
             if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_classes):
@@ -169,8 +173,7 @@ class SetCriterion3D(nn.Module):
                                             reduction='sum')
         losses = dict(
             loss_giou=giou_sum / num_boxes,
-            loss_cls=F.cross_entropy(logits.transpose(1, 2), target_cls,
-                                     self.cls_weight.to(logits.dtype)),
+            loss_cls=F.cross_entropy(logits.transpose(1, 2), target_cls, self.cls_weight),
             loss_center=center_sum / num_boxes,
             loss_size=size_sum / num_boxes)
         if 'angle_logits' in out:
