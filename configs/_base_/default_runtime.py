@@ -7,6 +7,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # exact resume (RNG streams) and weights_only-safe checkpoints
+    safe_resume=dict(type='SafeResumeHook'),
 )
 
 env_cfg = dict(

@@ -1,1 +1,3 @@
-__all__ = []
+from .safe_resume_hook import SafeResumeHook
+
+__all__ = ['SafeResumeHook']
