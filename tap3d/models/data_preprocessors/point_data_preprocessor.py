@@ -14,8 +14,9 @@ PER_POINT_KEYS = ('points', 'feats', 'coord', 'feat', 'grid_coord', 'normal', 'c
 class PointDataPreprocessor(BaseDataPreprocessor):
     """Collate packed samples into a batch on the model's device.
 
-    Input: ``data = {'inputs': [dict of tensors per sample], 'data_samples': [...]}``
-    as produced by ``pseudo_collate`` over ``PackPointInputs`` outputs.
+    Input: ``data = {'inputs': ..., 'data_samples': [...]}`` as produced by
+    ``pseudo_collate`` over ``PackPointInputs`` outputs: ``inputs`` is a dict of
+    per-sample lists (or a list of per-sample dicts).
 
     Output ``{'inputs': dict, 'data_samples': list}`` where, in
 
@@ -47,6 +48,11 @@ class PointDataPreprocessor(BaseDataPreprocessor):
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs = data['inputs']
+        if isinstance(inputs, dict) and any(isinstance(v, (list, tuple))
+                                            for v in inputs.values()):
+            # pseudo_collate turns a list of dicts into a dict of lists
+            num = len(next(v for v in inputs.values() if isinstance(v, (list, tuple))))
+            inputs = [{k: v[i] for k, v in inputs.items()} for i in range(num)]
         if isinstance(inputs, (list, tuple)):
             inputs = self._collate(inputs)
         inputs = self.cast_data(inputs)
