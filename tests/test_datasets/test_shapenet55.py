@@ -1,0 +1,175 @@
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from tap3d.datasets import ShapeNet55Dataset, check_shapenet55_root
+from tap3d.datasets.io import DataFileError, write_image
+from tap3d.datasets.synthetic.objects import write_synthetic_shapenet55
+from tap3d.geometry import compute_framing, fixed_view_rotations, pixel_indices
+from tap3d.registry import DATASETS
+
+PIPELINE = [
+    dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
+    dict(type='NormalizePoints'),
+    dict(type='BuildFeats', components=('xyz', 'height')),
+    dict(type='PackPointInputs'),
+]
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    # 2 categories x 2 shapes: one train and one test shape each
+    path = str(tmp_path_factory.mktemp('shapenet55'))
+    counts = write_synthetic_shapenet55(path, num_per_class=2, categories=('sphere', 'chair'),
+                                        progress=False)
+    assert counts == {'train': 2, 'test': 2}
+    return path
+
+
+def _copy(root, tmp_path):
+    dst = str(tmp_path / 'copy')
+    shutil.copytree(root, dst)
+    return dst
+
+
+def test_packed_sample_shapes(root):
+    ds = DATASETS.build(dict(type='ShapeNet55Dataset', data_root=root, num_views=6,
+                             pipeline=PIPELINE))
+    assert len(ds) == 2  # splits train + val
+    np.random.seed(0)
+    out = ds[0]
+    inp = out['inputs']
+    assert inp['points'].shape == (1024, 3) and inp['points'].dtype == torch.float32
+    assert inp['feats'].shape == (1024, 4)
+    torch.testing.assert_close(inp['feats'][:, 3], inp['points'][:, 2] - inp['points'][:, 2].min())
+    assert inp['views'].shape == (6, 3, 224, 224) and inp['views'].dtype == torch.uint8
+    idx = out['data_samples'].metainfo['view_indices']
+    assert len(set(idx.tolist())) == 6
+    torch.testing.assert_close(inp['view_rotations'], fixed_view_rotations(12)[idx].float())
+    assert out['data_samples'].metainfo['file'].endswith('.ply')
+
+
+def test_views_random_in_training_fixed_in_test(root):
+    train = ShapeNet55Dataset(data_root=root, num_views=3)
+    seen = {tuple(train[0]['view_indices']) for _ in range(8)}
+    assert len(seen) > 1
+    test = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=3, test_mode=True)
+    assert len(test) == 2
+    assert [tuple(test[0]['view_indices']) for _ in range(3)] == [(0, 4, 8)] * 3
+    # a view file k+1 is pose k
+    item = test[1]
+    img = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12,
+                            test_mode=True)[1]['views'][4]
+    np.testing.assert_array_equal(item['views'][1], img)
+
+
+def test_points_are_zup_and_normalised(root):
+    item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, test_mode=True)[1]
+    pts = item['points']
+    np.testing.assert_allclose(pts.mean(0), 0, atol=1e-5)
+    assert abs(np.linalg.norm(pts, axis=1).max() - 1) < 1e-5
+    # test item 1 is a chair: its seat back is tall along z, so z spans the most
+    assert np.ptp(pts[:, 2]) > np.ptp(pts[:, 0]) and np.ptp(pts[:, 2]) > np.ptp(pts[:, 1])
+    raw = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, to_zup=False,
+                            test_mode=True)[1]['points']
+    assert np.ptp(raw[:, 1]) == pytest.approx(np.ptp(pts[:, 2]), rel=1e-5)  # y-up on disk
+    item2048 = ShapeNet55Dataset(data_root=root, num_points=2048, num_views=1)[0]
+    assert item2048['points'].shape == (2048, 3)
+
+
+def _hull_mask(pixels):
+    from scipy.spatial import ConvexHull, Delaunay
+    pixels = pixels[ConvexHull(pixels).vertices]  # a few dozen corners: fast to triangulate
+    grid = np.stack(np.meshgrid(np.arange(224), np.arange(224), indexing='ij'), -1).reshape(-1, 2)
+    return (Delaunay(pixels).find_simplex(grid) >= 0).reshape(224, 224)
+
+
+def _hull_iou(points, view, rotation):
+    """IoU of the convex hulls of the projected points and of the view's foreground."""
+    p, r = torch.from_numpy(points)[None], torch.from_numpy(rotation)[None, None]
+    s, b = compute_framing(p, r)
+    px = pixel_indices(p, r, s, b)[0, 0].numpy()
+    fg = np.argwhere((view < 250).any(-1))
+    a, b = _hull_mask(px), _hull_mask(fg)
+    return (a & b).sum() / (a | b).sum()
+
+
+def test_stored_views_match_reader_framing(root):
+    """The render was framed on exactly the points the reader returns."""
+    ds = ShapeNet55Dataset(data_root=root, splits=('train', 'test'), num_views=12,
+                           test_mode=True)
+    for i in range(len(ds)):
+        item = ds[i]
+        for v in range(0, 12, 3):
+            iou = _hull_iou(item['points'], item['views'][v], item['view_rotations'][v])
+            assert iou >= 0.9, (i, v, iou)
+    # negative control: a chair's points without the axis permutation do not match
+    chair = [i for i in range(len(ds)) if _category(root, ds.get_data_info(i)) == 'chair'][0]
+    wrong = ShapeNet55Dataset(data_root=root, splits=('train', 'test'), num_views=12,
+                              to_zup=False, test_mode=True)[chair]
+    ious = [_hull_iou(wrong['points'], wrong['views'][v], wrong['view_rotations'][v])
+            for v in range(0, 12, 3)]
+    assert min(ious) < 0.8
+
+
+def test_all_points_fall_on_the_object(root):
+    from scipy import ndimage
+    item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12, test_mode=True)[1]
+    p = torch.from_numpy(item['points'])[None]
+    r = torch.from_numpy(item['view_rotations'])[None]
+    s, b = compute_framing(p, r)
+    px = pixel_indices(p, r, s, b)[0].numpy()
+    for v in range(12):
+        # one pixel of tolerance for JPEG blur on one-pixel-thin legs
+        fg = ndimage.binary_dilation((item['views'][v] < 250).any(-1))
+        assert fg[px[v, :, 0], px[v, :, 1]].mean() > 0.98
+
+
+def _category(root, info):
+    labels = dict(line.split()[::2] for line in open(osp.join(root, 'synthetic_labels.txt')))
+    return labels[info['stem']]
+
+
+def test_clear_errors(root, tmp_path):
+    dst = _copy(root, tmp_path)
+    ds = ShapeNet55Dataset(data_root=dst, splits=('test',), num_views=12, test_mode=True)
+    stem = ds.get_data_info(0)['stem']
+    view = osp.join(dst, 'shapenet55v1', 'test', f'{stem}_005.jpg')
+    write_image(view, np.zeros((100, 100, 3), np.uint8))
+    with pytest.raises(DataFileError, match=f'{stem}_005.jpg.*100x100'):
+        ds[0]
+    import os
+    os.remove(view)
+    with pytest.raises(FileNotFoundError, match=f'{stem}_005.jpg'):
+        ds[0]
+    ply = osp.join(dst, 'pointclouds', 'test', f'{stem}.ply')
+    data = open(ply, 'rb').read()
+    open(ply, 'wb').write(data[:-100])
+    with pytest.raises(DataFileError, match=f'{stem}.ply.*truncated'):
+        ds[0]
+    with pytest.raises(FileNotFoundError, match='pointclouds/nosplit'):
+        ShapeNet55Dataset(data_root=dst, splits=('nosplit',))
+    with pytest.raises(ValueError, match='num_points'):
+        ShapeNet55Dataset(data_root=dst, num_points=500)
+
+
+def test_check_root_lists_every_bad_file(root, tmp_path):
+    count, problems = check_shapenet55_root(root)
+    assert count == 4 and problems == []
+    dst = _copy(root, tmp_path)
+    import os
+    ds = ShapeNet55Dataset(data_root=dst, splits=('train',), num_views=0)
+    stem = ds.get_data_info(0)['stem']
+    os.remove(osp.join(dst, 'shapenet55v1', 'train', f'{stem}_012.jpg'))
+    write_image(osp.join(dst, 'shapenet55v1', 'train', f'{stem}_003.jpg'),
+                np.zeros((64, 64, 3), np.uint8))
+    ply = osp.join(dst, 'pointclouds_p2048', 'train', f'{stem}.ply')
+    data = open(ply, 'rb').read()
+    open(ply, 'wb').write(data[:500])
+    count, problems = check_shapenet55_root(dst)
+    bad = {osp.basename(p): msg for p, msg in problems}
+    assert set(bad) == {f'{stem}_012.jpg', f'{stem}_003.jpg', f'{stem}.ply'}
+    assert 'missing' in bad[f'{stem}_012.jpg'] and 'truncated' in bad[f'{stem}.ply']
