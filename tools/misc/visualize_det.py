@@ -137,7 +137,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> List[str]:
     args = parse_args(argv)
-    from mmengine.config import Config, DictAction  # noqa: F401
+    from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from PIL import Image
 

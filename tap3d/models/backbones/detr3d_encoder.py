@@ -26,16 +26,11 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from tap3d.ops import ball_query, furthest_point_sample, group_points
 from tap3d.registry import MODELS
 
 __all__ = ['PointSetAbstraction', 'ThreeDETREncoderLayer', 'ThreeDETREncoder',
            'stack_points']
-
-
-def _ops():
-    """Import the point ops lazily so that building configs stays light."""
-    from tap3d import ops
-    return ops
 
 
 def stack_points(inputs: Dict[str, Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
@@ -118,18 +113,17 @@ class PointSetAbstraction(nn.Module):
             ``new_xyz (B, M, 3)``, ``new_feats (B, M, C_out)``, ``idx (B, M)`` (long,
             indices of the centres in ``xyz``).
         """
-        ops = _ops()
         if xyz.shape[1] < self.num_points:
             raise ValueError(f'detr3d_encoder: {xyz.shape[1]} points cannot give '
                              f'{self.num_points} FPS centres')
-        idx = ops.furthest_point_sample(xyz, self.num_points).long()
+        idx = furthest_point_sample(xyz, self.num_points).long()
         new_xyz = torch.gather(xyz, 1, idx[..., None].expand(-1, -1, 3))
-        group_idx = ops.ball_query(new_xyz, xyz, self.radius, self.num_samples).long()
-        grouped_xyz = ops.group_points(xyz, group_idx) - new_xyz.unsqueeze(2)  # (B,M,K,3)
+        group_idx = ball_query(new_xyz, xyz, self.radius, self.num_samples).long()
+        grouped_xyz = group_points(xyz, group_idx) - new_xyz.unsqueeze(2)  # (B,M,K,3)
         if self.normalize_xyz:
             grouped_xyz = grouped_xyz / self.radius
         if feats is not None:
-            grouped = torch.cat([grouped_xyz, ops.group_points(feats, group_idx)], dim=-1)
+            grouped = torch.cat([grouped_xyz, group_points(feats, group_idx)], dim=-1)
         else:
             grouped = grouped_xyz
         out = self.mlp(grouped.permute(0, 3, 1, 2).contiguous())  # (B, C, M, K)

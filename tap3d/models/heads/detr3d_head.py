@@ -29,6 +29,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from tap3d.models.utils.box3d import box3d_to_minmax, class_aware_nms_3d
+from tap3d.ops import furthest_point_sample
 from tap3d.registry import MODELS
 
 __all__ = ['FourierPositionEmbedding3D', 'ThreeDETRDecoderLayer', 'ThreeDETRHead',
@@ -215,7 +217,6 @@ class ThreeDETRHead(BaseModule):
             ``bboxes (B, Q, 6)`` = centre + size, ``query_xyz (B, Q, 3)``
             (and ``angle_logits``/``angle_residual`` when the angle head is on).
         """
-        from tap3d.ops import furthest_point_sample
         memory = self.enc_proj(enc_feats.transpose(1, 2)).transpose(1, 2)
         nq = min(self.num_queries, enc_xyz.shape[1])
         q_idx = furthest_point_sample(enc_xyz.contiguous(), nq).long()
@@ -289,7 +290,6 @@ class ThreeDETRHead(BaseModule):
         Returns:
             B dicts with ``bboxes_3d (K, 6)``, ``scores_3d (K,)``, ``labels_3d (K,)``.
         """
-        from tap3d.models.utils.box3d import box3d_to_minmax, class_aware_nms_3d
         cfg = self.test_cfg
         out = outs[-1]
         prob = out['cls_logits'].softmax(-1)
