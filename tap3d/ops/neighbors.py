@@ -6,6 +6,7 @@ autocast off, after centring both clouds on the reference cloud's mean so
 that large scene coordinates lose little precision. The query rows are
 processed in chunks so that at most ``_CHUNK_ELEMS`` distances exist at once.
 """
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -50,13 +51,46 @@ def _exact_sqdist(query: Tensor, ref: Tensor, idx: Tensor) -> Tensor:
     return (diff * diff).sum(-1)
 
 
+def _group_size(num_ref: int, k: int) -> int:
+    """Points per group for the two-stage selection in :func:`_smallest_k` (1 = one stage)."""
+    if num_ref < 4 * k:
+        return 1
+    # Balances the two selections: N / g group minima, then k * g candidates.
+    return max(2, round(math.sqrt(num_ref / k)))
+
+
+def _smallest_k(dist: Tensor, k: int, group: int) -> Tensor:
+    """Indices of the ``k`` smallest entries of each row: (B, m, N) -> (B, m, k), unsorted.
+
+    With ``group > 1``, ``N == group * G`` and ``G >= k``: the row is split
+    into ``G`` strided groups ``{j, j + G, ...}``. Let ``t`` be the k-th
+    smallest group minimum; the k groups with minima ``<= t`` hold k entries
+    ``<= t``, so each of the k smallest entries is ``<= t`` and its group's
+    minimum is too: only the k groups with the smallest minima need
+    searching (ties at ``t`` only swap equal values). Two small top-k
+    selections thus replace one large one; on CPU ``topk`` costs far more
+    per row than the element-wise minimum this adds.
+    """
+    if group == 1:
+        return dist.topk(k, dim=-1, largest=False, sorted=False).indices
+    batch, rows, num = dist.shape
+    num_groups = num // group
+    grouped = dist.view(batch, rows, group, num_groups)
+    group_idx = grouped.amin(2).topk(k, dim=-1, largest=False, sorted=False).indices
+    cand = grouped.gather(3, group_idx.unsqueeze(2).expand(-1, -1, group, -1))  # (B, m, g, k)
+    pos = cand.flatten(2).topk(k, dim=-1, largest=False, sorted=False).indices
+    # Candidate pos = s * k + t is entry s * G + group_idx[t] of the row.
+    return (pos // k) * num_groups + group_idx.gather(-1, pos % k)
+
+
 def knn(query: Tensor,
         ref: Tensor,
         k: int,
         chunk_size: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """k nearest neighbours of each query point among the reference points.
 
-    Candidates are ranked with the matmul expansion, then the distances of
+    Candidates are ranked with the matmul expansion (selected in two stages
+    for large ``N``, see :func:`_smallest_k`), then the distances of
     the ``k`` winners are recomputed exactly from coordinates and the ``k``
     slots re-sorted, so ``dist2`` is exact and ascending. Among equal
     distances the order (and, at the k-th place, the choice) is unspecified.
@@ -88,12 +122,19 @@ def knn(query: Tensor,
     with torch.autocast(device_type=query.device.type, enabled=False):
         q, r = _centred(query.detach(), ref.detach())
         r_sq = (r * r).sum(-1)
-        rows = _chunk_rows(batch, num_ref, chunk_size)
+        group = _group_size(num_ref, k_eff)
+        r_pad, r_sq_pad = r, r_sq
+        pad = -num_ref % group
+        if pad:
+            # Padding points at infinite distance: never among the k smallest.
+            r_pad = torch.cat([r, r.new_zeros(batch, pad, 3)], 1)
+            r_sq_pad = torch.cat([r_sq, r_sq.new_full((batch, pad), float('inf'))], 1)
+        rows = _chunk_rows(batch, num_ref + pad, chunk_size)
         dists, idxs = [], []
         for start in range(0, num_query, rows):
             q_chunk = q[:, start:start + rows]
-            partial = _partial_sqdist(q_chunk, r, r_sq)
-            _, idx = partial.topk(k_eff, dim=-1, largest=False, sorted=True)
+            partial = _partial_sqdist(q_chunk, r_pad, r_sq_pad)
+            idx = _smallest_k(partial, k_eff, group)
             dist2 = _exact_sqdist(q_chunk, r, idx)
             # Rounding in the expansion can swap near-equal neighbours: re-sort exactly.
             dist2, order = dist2.sort(dim=-1, stable=True)

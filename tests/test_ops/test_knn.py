@@ -32,7 +32,8 @@ def check_knn_result(query, ref, k, dist2, idx):
 
 
 @pytest.mark.parametrize('batch,m,n,k', [(1, 1, 1, 1), (2, 50, 200, 16), (3, 17, 40, 40),
-                                         (2, 30, 5, 8), (1, 64, 300, 24)])
+                                         (2, 30, 5, 8), (1, 64, 300, 24),
+                                         (2, 33, 301, 8)])
 def test_knn_matches_brute_force(batch, m, n, k):
     torch.manual_seed(batch * 100 + n)
     query, ref = torch.randn(batch, m, 3), torch.randn(batch, n, 3)
@@ -60,7 +61,7 @@ def test_knn_large_coordinates_and_self_query():
 
 def test_knn_ties_and_duplicates():
     # Duplicated integer grid: equal distances everywhere.
-    grid = torch.stack(torch.meshgrid(*[torch.arange(3.)] * 3, indexing='ij'), -1).view(1, -1, 3)
+    grid = torch.stack(torch.meshgrid(*[torch.arange(4.)] * 3, indexing='ij'), -1).view(1, -1, 3)
     ref = torch.cat([grid, grid], 1)
     query = grid[:, :9] + 0.5
     dist2, idx = knn(query, ref, 10)
@@ -68,7 +69,7 @@ def test_knn_ties_and_duplicates():
     # The duplicate of the nearest point is returned too, at the same distance.
     dist2, idx = knn(grid, ref, 2)
     assert (dist2 == 0).all()
-    assert ((idx[..., 0] - idx[..., 1]).abs() == 27).all()
+    assert ((idx[..., 0] - idx[..., 1]).abs() == 64).all()
 
 
 def test_knn_float64_and_empty_query():
@@ -144,3 +145,11 @@ def test_knn_cuda_matches_cpu():
     d_gpu, i_gpu = knn(q.cuda(), r.cuda(), 8)
     torch.testing.assert_close(d_gpu.cpu(), d_cpu)
     check_knn_result(q, r, 8, d_gpu.cpu(), i_gpu.cpu())
+
+
+def test_two_stage_selection_is_exercised():
+    # The brute-force cases above with N = 300, 301 and 500 (padded) go through
+    # the grouped two-stage selection; small N takes the single top-k.
+    from tap3d.ops.neighbors import _group_size
+    assert _group_size(300, 24) > 1 and _group_size(301, 8) > 1 and 500 % _group_size(500, 4)
+    assert _group_size(200, 16) == 1
