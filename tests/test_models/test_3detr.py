@@ -192,3 +192,29 @@ def test_predict_applies_class_aware_nms():
     # query 3 is "no object" and falls under the score threshold.
     assert sorted(res['labels_3d'].tolist()) == [0, 1]
     assert res['bboxes_3d'].shape == (2, 6)
+
+
+def test_layers_are_pre_norm_like_torch_reference():
+    """3DETR's layers are pre-norm: with equal weights (and zero positional
+    embeddings for the decoder) they equal PyTorch's norm_first layers."""
+    from torch import nn
+
+    from tap3d.models.heads.detr3d_head import ThreeDETRDecoderLayer
+    torch.manual_seed(0)
+    enc = ThreeDETREncoderLayer(32, 4, 16, dropout=0.0).eval()
+    ref = nn.TransformerEncoderLayer(32, 4, 16, dropout=0.0, batch_first=True,
+                                     norm_first=True).eval()
+    ref.load_state_dict(enc.state_dict())
+    x = torch.randn(2, 7, 32)
+    assert torch.allclose(enc(x), ref(x), atol=1e-5)
+
+    dec = ThreeDETRDecoderLayer(32, 4, 24, dropout=0.0).eval()
+    ref = nn.TransformerDecoderLayer(32, 4, 24, dropout=0.0, batch_first=True,
+                                     norm_first=True).eval()
+    ref.load_state_dict({k.replace('cross_attn', 'multihead_attn'): v
+                         for k, v in dec.state_dict().items()})
+    tgt, mem = torch.randn(2, 5, 32), torch.randn(2, 9, 32)
+    zq, zm = torch.zeros_like(tgt), torch.zeros_like(mem)
+    assert torch.allclose(dec(tgt, mem, zq, zm), ref(tgt, mem), atol=1e-5)
+    # Positional embeddings enter queries and keys only.
+    assert not torch.allclose(dec(tgt, mem, torch.randn_like(tgt), zm), ref(tgt, mem))
