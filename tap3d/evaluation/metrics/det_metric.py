@@ -53,11 +53,13 @@ def voc_ap(rec: np.ndarray, prec: np.ndarray) -> float:
     return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
 
 
-def eval_class_ap(preds: List[tuple], gts: Dict[int, np.ndarray], iou_thr: float):
+def eval_class_ap(scene_ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
+                  gts: Dict[int, np.ndarray], iou_thr: float):
     """AP and final recall of one class.
 
     Args:
-        preds: ``(scene_id, box (6,), score)`` tuples of this class.
+        scene_ids: ``(P,)`` scene of each prediction of this class.
+        boxes: ``(P, 6)`` predicted boxes; scores: ``(P,)``.
         gts: ``scene_id -> (G, 6)`` ground-truth boxes of this class.
         iou_thr: IoU threshold.
 
@@ -67,26 +69,27 @@ def eval_class_ap(preds: List[tuple], gts: Dict[int, np.ndarray], iou_thr: float
     npos = sum(len(g) for g in gts.values())
     if npos == 0:
         return float('nan'), float('nan')
-    if not preds:
+    if len(scores) == 0:
         return 0.0, 0.0
-    order = np.argsort([-p[2] for p in preds], kind='stable')
-    used = {k: np.zeros(len(g), bool) for k, g in gts.items()}
-    tp = np.zeros(len(order))
-    fp = np.zeros(len(order))
-    for rank, i in enumerate(order):
-        scene, box, _ = preds[i]
-        g = gts.get(scene)
+    order = np.argsort(-scores, kind='stable')
+    rank_scenes = scene_ids[order]
+    tp_ranked = np.zeros(len(order))
+    # Greedy matching only interacts within a scene, so each scene is matched on
+    # its own, in the global ranking order.
+    for scene in np.unique(scene_ids):
+        g = gts.get(int(scene))
         if g is None or len(g) == 0:
-            fp[rank] = 1
             continue
-        ious = box_iou_3d_np(np.asarray(box)[None], g)[0]
-        j = int(ious.argmax())
-        if ious[j] >= iou_thr and not used[scene][j]:
-            tp[rank] = 1
-            used[scene][j] = True
-        else:
-            fp[rank] = 1
-    tp, fp = np.cumsum(tp), np.cumsum(fp)
+        ranks = np.flatnonzero(rank_scenes == scene)
+        ious = box_iou_3d_np(boxes[order[ranks]], g)
+        best, best_iou = ious.argmax(1), ious.max(1)
+        used = np.zeros(len(g), bool)
+        for r, j, v in zip(ranks, best, best_iou):
+            if v >= iou_thr and not used[j]:
+                used[j] = True
+                tp_ranked[r] = 1
+    tp = np.cumsum(tp_ranked)
+    fp = np.cumsum(1 - tp_ranked)
     rec = tp / npos
     prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
     return voc_ap(rec, prec), float(rec[-1])
@@ -153,17 +156,18 @@ class DetMetric(BaseMetric):
         return list(classes)
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        preds = defaultdict(list)
+        scene_ids = np.concatenate([np.full(len(r['pred_scores']), i)
+                                    for i, r in enumerate(results)] + [np.zeros(0, int)])
+        boxes = np.concatenate([r['pred_bboxes'] for r in results] + [np.zeros((0, 6))])
+        scores = np.concatenate([r['pred_scores'] for r in results] + [np.zeros(0)])
+        labels = np.concatenate([r['pred_labels'] for r in results] + [np.zeros(0, int)])
         gts = defaultdict(dict)
-        max_label = -1
+        max_label = int(labels.max()) if labels.size else -1
         for scene, r in enumerate(results):
-            for box, score, label in zip(r['pred_bboxes'], r['pred_scores'], r['pred_labels']):
-                preds[int(label)].append((scene, box, float(score)))
             for c in np.unique(r['gt_labels']):
                 gts[int(c)][scene] = r['gt_bboxes'][r['gt_labels'] == c]
-            labels = np.concatenate([r['pred_labels'], r['gt_labels']])
-            if labels.size:
-                max_label = max(max_label, int(labels.max()))
+            if r['gt_labels'].size:
+                max_label = max(max_label, int(r['gt_labels'].max()))
         names = self.class_names(max_label + 1)
         num = max(len(names), max_label + 1)
         names = names + [str(i) for i in range(len(names), num)]
@@ -172,7 +176,8 @@ class DetMetric(BaseMetric):
         for thr in self.iou_thrs:
             aps, recs = [], []
             for c in range(num):
-                ap, rec = eval_class_ap(preds.get(c, []), gts.get(c, {}), thr)
+                m = labels == c
+                ap, rec = eval_class_ap(scene_ids[m], boxes[m], scores[m], gts.get(c, {}), thr)
                 table.setdefault(names[c], []).extend([ap, rec])
                 metrics[f'{names[c]}_AP_{thr:.2f}'] = ap
                 if not np.isnan(ap):
