@@ -63,7 +63,7 @@ class EdgeConv(nn.Module):
         batch = torch.arange(B, device=feats.device).view(B, 1, 1)
         neighbours = feats[batch, idx]  # (B, N, k, C)
         centre = feats.unsqueeze(2).expand(B, N, k, C)
-        edge = torch.cat([centre, neighbours - centre], dim=-1).permute(0, 3, 1, 2)
+        edge = torch.cat([centre, neighbours - centre], dim=-1).permute(0, 3, 1, 2).contiguous()
         return self.conv(edge).amax(dim=-1).transpose(1, 2).contiguous()
 
 

@@ -106,7 +106,7 @@ class SetAbstraction(nn.Module):
         if self.group_all:
             new_xyz = xyz.new_zeros(xyz.shape[0], 1, 3)
             grouped = torch.cat([xyz, feats], dim=-1).unsqueeze(1)  # (B, 1, N, 3 + C)
-            grouped = grouped.permute(0, 3, 1, 2)
+            grouped = grouped.permute(0, 3, 1, 2).contiguous()
             new_feats = self.branches[0](grouped).amax(dim=-1)  # (B, C_out, 1)
             return new_xyz, new_feats.transpose(1, 2).contiguous()
         ops = _ops()
@@ -120,7 +120,7 @@ class SetAbstraction(nn.Module):
             idx = ops.ball_query(new_xyz, xyz, radius, nsample)  # (B, M, K)
             offsets = ops.group_points(xyz, idx) - new_xyz.unsqueeze(2)  # (B, M, K, 3)
             grouped = torch.cat([offsets, ops.group_points(feats, idx)], dim=-1)
-            grouped = grouped.permute(0, 3, 1, 2)  # (B, 3 + C, M, K)
+            grouped = grouped.permute(0, 3, 1, 2).contiguous()  # (B, 3 + C, M, K)
             outs.append(branch(grouped).amax(dim=-1))  # (B, C_i, M)
         new_feats = torch.cat(outs, dim=1).transpose(1, 2).contiguous()
         return new_xyz, new_feats
