@@ -1,20 +1,14 @@
 # CPU-sized TAP pre-training of the 3DETR-m encoder on tap3d's synthetic
-# ShapeNet55-layout shapes (python tools/create_data.py synthetic).
-_base_ = ['../_base_/datasets/synthetic_shapenet55_tap.py', '../_base_/default_runtime.py']
+# ShapeNet55-layout shapes (python tools/create_data.py synthetic): 128
+# pre-encoder centres and a one-block TAP head.
+_base_ = [
+    '../_base_/datasets/synthetic_shapenet55_tap.py', '../_base_/models/3detr-m_tap.py',
+    '../_base_/default_runtime.py'
+]
 
 model = dict(
-    type='TAPPretrainer',
-    backbone=dict(
-        type='ThreeDETREncoder',
-        encoder_type='masked',
-        num_points=128,
-        radius=0.2,
-        num_samples=16,
-        square_masking_radius=False,
-        interim_radius=0.4,
-        interim_num_samples=16),
-    head=dict(type='TAPHead', in_channels=256, depth=1),
-    loss=dict(type='ViewLoss'))
+    backbone=dict(num_points=128, num_samples=16, interim_num_samples=16),
+    head=dict(depth=1))
 
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -1,29 +1,10 @@
-# TAP pre-training of the 3DETR-m encoder (pre-encoder + masked transformer
-# encoder) on ShapeNet55 objects; the weights then initialise
-# configs/3detr/3detr-m_tap-shapenet55-pre_8xb8-1080e_scannet.py.
-#
-# Objects are 1024 points in the unit sphere, not 40k-point rooms in metres, so
-# only the sampling settings change (none of them is a weight, so every weight
-# transfers): 512 pre-encoder centres (256 after the interim set abstraction, the
-# TAP memory), ball radius 0.2 / 32 samples as PointNet++'s first object layer, and
-# mask radii 0.4 / 0.8 / 1.2 used as stated (square_masking_radius=False): the
-# scene model's squared radii (0.16 m) would leave about three tokens inside the
-# first mask on a unit-sphere object.
-_base_ = ['../_base_/datasets/shapenet55_tap.py', '../_base_/default_runtime.py']
-
-model = dict(
-    type='TAPPretrainer',
-    backbone=dict(
-        type='ThreeDETREncoder',
-        encoder_type='masked',
-        num_points=512,
-        radius=0.2,
-        num_samples=32,
-        square_masking_radius=False,
-        interim_radius=0.4,
-        interim_num_samples=32),
-    head=dict(type='TAPHead', in_channels=256),
-    loss=dict(type='ViewLoss'))
+# TAP pre-training of the 3DETR-m encoder on ShapeNet55 objects; the weights then
+# initialise configs/3detr/3detr-m_tap-shapenet55-pre_8xb8-1080e_scannet.py. The
+# object-scale sampling settings are explained in _base_/models/3detr-m_tap.py.
+_base_ = [
+    '../_base_/datasets/shapenet55_tap.py', '../_base_/models/3detr-m_tap.py',
+    '../_base_/default_runtime.py'
+]
 
 # TAP's Transformer recipe (TAP.md §8): AdamW 5e-4, wd 5e-4, 3 warm-up epochs,
 # cosine over 100 epochs to 1e-5, batch 32, gradient clip 10.
