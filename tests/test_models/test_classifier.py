@@ -72,6 +72,20 @@ def test_voting_averages_the_unscaled_and_scaled_passes():
     assert torch.allclose(model.predict_scores(inputs), (p0 + p1) / 2, atol=1e-6)
 
 
+def test_logit_averaging_option():
+    model = _model(voting=2, vote_scale=(0.8, 1.2), vote_seed=7, vote_average='logits')
+    inputs, _ = _batch()
+    gen = torch.Generator().manual_seed(7)
+    scales = 0.8 + 0.4 * torch.rand(3, 3, generator=gen)
+    with torch.no_grad():
+        l0 = model(inputs, mode='tensor')
+        l1 = model(scale_for_vote(inputs, scales), mode='tensor')
+    assert torch.allclose(model.predict_scores(inputs), torch.softmax((l0 + l1) / 2, -1),
+                          atol=1e-6)
+    with pytest.raises(ValueError, match='vote_average'):
+        _model(voting=2, vote_average='mean').predict_scores(inputs)
+
+
 def test_scale_for_vote_keeps_feats_consistent_with_points():
     inputs, _ = _batch()
     scales = torch.tensor([[1.1, 0.9, 1.2], [1.0, 1.0, 0.5], [2.0, 1.0, 1.0]])

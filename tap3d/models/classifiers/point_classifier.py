@@ -116,9 +116,15 @@ class PointClassifier(BaseModel):
     def predict_scores(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Class probabilities ``(B, K)``, averaged over ``test_cfg.voting`` passes."""
         votes = int(self.test_cfg.get('voting', 1) or 1)
-        scores = F.softmax(self.head(self.backbone(inputs)), dim=-1)
+        average = self.test_cfg.get('vote_average', 'softmax')
+        if average not in ('softmax', 'logits'):
+            raise ValueError(f"test_cfg.vote_average must be 'softmax' or 'logits', "
+                             f'got {average!r}')
+        # Accumulate probabilities or logits; softmax once at the end for 'logits'.
+        to_score = (lambda x: F.softmax(x, dim=-1)) if average == 'softmax' else (lambda x: x)
+        scores = to_score(self.head(self.backbone(inputs)))
         if votes <= 1:
-            return scores
+            return F.softmax(scores, dim=-1) if average == 'logits' else scores
         low, high = self.test_cfg.get('vote_scale', (0.85, 1.15))
         points = inputs['points']
         gen = torch.Generator(device=points.device)
@@ -127,8 +133,9 @@ class PointClassifier(BaseModel):
             u = torch.rand(points.shape[0], 3, generator=gen, device=points.device)
             scales = (low + (high - low) * u).to(points.dtype)
             scaled = scale_for_vote(inputs, scales, self.test_cfg.get('vote_feat_axes'))
-            scores = scores + F.softmax(self.head(self.backbone(scaled)), dim=-1)
-        return scores / votes
+            scores = scores + to_score(self.head(self.backbone(scaled)))
+        scores = scores / votes
+        return F.softmax(scores, dim=-1) if average == 'logits' else scores
 
     def predict(self, inputs: Dict[str, torch.Tensor],
                 data_samples: Optional[List[BaseDataElement]] = None) -> List[BaseDataElement]:
