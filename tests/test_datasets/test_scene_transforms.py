@@ -218,9 +218,37 @@ def test_pack_scene_inputs_segmentation_and_fragments():
     assert inputs['coord'].dtype == torch.float32 and inputs['feat'].shape == (300, 9)
     assert sample.gt_sem_labels.dtype == torch.int64 and sample.gt_sem_labels.shape == (300, )
     assert sample.metainfo['scene_id'] == 'scene0000_00' and sample.metainfo['num_points'] == 300
-    frag = inputs['fragments'][0]
+    frags = inputs['fragments']
+    assert len(frags) == len(r['fragment_index'])
+    frag = frags[0]
     np.testing.assert_array_equal(frag['coord'].numpy(), r['coord'][frag['index'].numpy()])
     assert frag['feat'].shape[1] == 9 and frag['grid_coord'].dtype == torch.int64
+    assert isinstance(frags[0:2], list) and len(frags[0:2]) == min(2, len(frags))
+    covered = torch.cat([f['index'] for f in frags]).unique()
+    assert covered.tolist() == list(range(300))
+    with pytest.raises(IndexError):
+        frags[len(frags)]
+
+
+def test_fragments_survive_collation_and_the_preprocessor():
+    from mmengine.dataset import pseudo_collate
+
+    from tap3d.models.data_preprocessors import PointDataPreprocessor
+    packed = []
+    for seed, n in ((0, 300), (1, 200)):
+        r = GridSample(grid_size=1.0, mode='test')(_scene(n, seed))
+        r = BuildSceneFeat()(r)
+        r['num_points'] = n
+        packed.append(PackSceneInputs()(r))
+    data = PointDataPreprocessor(batch_mode='offset')(pseudo_collate(packed))
+    inputs = data['inputs']
+    assert inputs['coord'].shape == (500, 3) and inputs['offset'].tolist() == [300, 500]
+    frags = inputs['fragments']
+    assert len(frags) == 2  # one fragment set per sample
+    for per_sample, n in zip(frags, (300, 200)):
+        first = per_sample[0]
+        assert set(first) == {'coord', 'feat', 'index'}
+        assert torch.cat([f['index'] for f in per_sample]).unique().tolist() == list(range(n))
 
 
 def test_pack_scene_inputs_detection_and_views():

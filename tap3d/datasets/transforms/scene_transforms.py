@@ -31,7 +31,7 @@ __all__ = [
     'RandomScale3D', 'RandomFlip', 'RandomJitter3D', 'ChromaticAutoContrast',
     'ChromaticTranslation', 'ChromaticJitter', 'NormalizeColor', 'CenterShift',
     'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews',
-    'PackSceneInputs'
+    'PackSceneInputs', 'SceneFragments'
 ]
 
 SCENE_POINT_KEYS = ('coord', 'color', 'normal', 'segment', 'instance', 'feat', 'grid_coord',
@@ -616,6 +616,36 @@ class RenderSceneViews(BaseTransform):
                 f'elevation={self.elevation}, shade={self.shade})')
 
 
+class SceneFragments(BaseDataElement):
+    """The test-time fragments of one scene, stacked: ``F`` fragments of ``M`` points.
+
+    Fields: ``index (F, M)`` int64 rows of the full scene, and when present
+    ``coord (F, M, 3)``, ``feat (F, M, C)``, ``grid_coord (F, M, 3)``. Every fragment
+    of :class:`GridSample` ``mode='test'`` holds one point per voxel, so all have the
+    same size M.
+
+    It reads like a list of per-fragment dicts: ``len(frags) == F``, ``frags[i]`` is
+    ``{'coord': (M, 3), 'feat': (M, C), 'index': (M,), ...}``, a slice gives a list of
+    such dicts. Being a data element rather than a list or dict, it passes
+    ``pseudo_collate`` untouched (one per sample) and ``cast_data`` moves it to the
+    model's device.
+    """
+
+    def __len__(self) -> int:
+        return int(self.index.shape[0]) if 'index' in self else 0
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            return [self[i] for i in range(*item.indices(len(self)))]
+        item = int(item)
+        if not -len(self) <= item < len(self):
+            raise IndexError(f'fragment {item} out of range for {len(self)} fragments')
+        return {key: value[item] for key, value in self.items()}
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
 # Names of ground-truth fields on the data sample.
 _DATA_NAMES = {'segment': 'gt_sem_labels', 'origin_segment': 'gt_sem_labels',
                'instance': 'gt_instance_labels', 'inverse': 'inverse',
@@ -640,9 +670,10 @@ class PackSceneInputs(BaseTransform):
     ``feat (N,C)`` float32, ``grid_coord (N,3)`` int64, ``views`` as
     ``(V, 3, H, W)`` uint8 (channel-first, converted from the pipeline's
     ``(V, H, W, 3)``), ``view_rotations (V,3,3)`` float32. With test-time
-    fragments (:class:`GridSample` ``mode='test'``) it also holds ``fragments``: a
-    list of dicts ``{coord (M,3), feat (M,C), index (M,) int64[, grid_coord]}``,
-    ``index`` pointing into the full scene.
+    fragments (:class:`GridSample` ``mode='test'``) it also holds ``fragments``, a
+    :class:`SceneFragments` that reads as a list of dicts
+    ``{coord (M,3), feat (M,C), index (M,) int64[, grid_coord]}``, ``index``
+    pointing into the full scene.
 
     The data sample holds ``gt_sem_labels (N,)`` (from ``segment``, or the full
     scene's from ``origin_segment``), ``gt_instance_labels (N,)`` (from
@@ -687,7 +718,7 @@ class PackSceneInputs(BaseTransform):
             else:
                 inputs[key] = _tensor(value, torch.float32)
         if results.get('fragment_index') is not None:
-            inputs['fragments'] = [self._fragment(results, idx) for idx in results['fragment_index']]
+            inputs['fragments'] = self._fragments(results)
         sample = BaseDataElement()
         for key in self.data_keys:
             if results.get(key) is None:
@@ -698,14 +729,17 @@ class PackSceneInputs(BaseTransform):
         sample.set_metainfo(meta)
         return {'inputs': inputs, 'data_samples': sample}
 
-    def _fragment(self, results: dict, index: np.ndarray) -> dict:
-        frag = {'index': _tensor(index, torch.int64)}
+    @staticmethod
+    def _fragments(results: dict) -> SceneFragments:
+        index = np.stack(results['fragment_index'])  # (F, M): equal sizes by construction
+        frags = SceneFragments()
+        frags.index = _tensor(index, torch.int64)
         for key in ('coord', 'feat'):
             if results.get(key) is not None:
-                frag[key] = _tensor(results[key][index], torch.float32)
+                frags.set_field(_tensor(np.asarray(results[key])[index], torch.float32), key)
         if results.get('grid_coord') is not None:
-            frag['grid_coord'] = _tensor(results['grid_coord'][index], torch.int64)
-        return frag
+            frags.grid_coord = _tensor(np.asarray(results['grid_coord'])[index], torch.int64)
+        return frags
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(input_keys={self.input_keys}, '
