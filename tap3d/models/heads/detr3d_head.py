@@ -273,8 +273,11 @@ class ThreeDETRHead(BaseModule):
         if self.loss_module is None:
             raise RuntimeError('detr3d_head: no loss configured (head.loss is None)')
         losses = {}
+        # One normaliser (a cross-worker reduction) for all decoder layers.
+        num_boxes = self.loss_module.num_boxes(gt_labels, dims_min.device)
         for i, out in enumerate(outs):
-            layer_losses = self.loss_module(out, gt_bboxes, gt_labels, dims_min, dims_max)
+            layer_losses = self.loss_module(out, gt_bboxes, gt_labels, dims_min, dims_max,
+                                            num_boxes=num_boxes)
             prefix = '' if i == len(outs) - 1 else f'd{i}.'
             losses.update({prefix + k: v for k, v in layer_losses.items()})
         return losses

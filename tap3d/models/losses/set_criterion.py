@@ -109,7 +109,8 @@ class SetCriterion3D(nn.Module):
         self.register_buffer('cls_weight', cls_weight, persistent=False)
 
     @staticmethod
-    def _num_boxes(gt_labels: List[Tensor], device) -> float:
+    def num_boxes(gt_labels: List[Tensor], device) -> float:
+        """Ground-truth boxes in the batch, averaged over workers, at least 1."""
         n = torch.tensor(float(sum(x.numel() for x in gt_labels)), device=device)
         from mmengine.dist import all_reduce, get_world_size
         if get_world_size() > 1:
@@ -117,7 +118,8 @@ class SetCriterion3D(nn.Module):
         return max(float(n), 1.0)
 
     def forward(self, out: Dict[str, Tensor], gt_bboxes: List[Tensor], gt_labels: List[Tensor],
-                dims_min: Tensor, dims_max: Tensor) -> Dict[str, Tensor]:
+                dims_min: Tensor, dims_max: Tensor,
+                num_boxes: Optional[float] = None) -> Dict[str, Tensor]:
         """
         Args:
             out: one decoder layer's predictions (``cls_logits (B, Q, K+1)``,
@@ -126,6 +128,8 @@ class SetCriterion3D(nn.Module):
             gt_bboxes: B tensors ``(G_b, 6)`` centre-size in metres.
             gt_labels: B tensors ``(G_b,)`` in ``[0, K)``.
             dims_min, dims_max: ``(B, 3)`` scene bounds used for normalisation.
+            num_boxes: the loss normaliser; by default the number of ground-truth
+                boxes averaged over workers (at least 1).
 
         Returns:
             dict of weighted scalar losses.
@@ -154,7 +158,8 @@ class SetCriterion3D(nn.Module):
             cdists.append(torch.cdist(out['center_normalized'][i], gt_center_n, p=1))
         match = self.matcher(logits.softmax(-1), [g.detach() for g in gious],
                              [c.detach() for c in cdists], gt_labels)
-        num_boxes = self._num_boxes(gt_labels, dev)
+        if num_boxes is None:
+            num_boxes = self.num_boxes(gt_labels, dev)
 
         target_cls = torch.full((b, q), self.num_classes, dtype=torch.long, device=dev)
         giou_sum = logits.new_zeros(())
