@@ -148,8 +148,10 @@ def test_knn_cuda_matches_cpu():
 
 
 def test_two_stage_selection_is_exercised():
-    # The brute-force cases above with N = 300, 301 and 500 (padded) go through
-    # the grouped two-stage selection; small N takes the single top-k.
+    # The brute-force cases above with N = 200, 300, 301 (padded) and 500
+    # (padded) go through the grouped two-stage selection; N < 4k (e.g. the
+    # k > N cases) takes the single top-k.
     from tap3d.ops.neighbors import _group_size
-    assert _group_size(300, 24) > 1 and _group_size(301, 8) > 1 and 500 % _group_size(500, 4)
-    assert _group_size(200, 16) == 1
+    assert _group_size(200, 16) > 1 and _group_size(300, 24) > 1
+    assert 301 % _group_size(301, 8) and 500 % _group_size(500, 4)
+    assert _group_size(40, 40) == 1 and _group_size(5, 5) == 1
