@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from tap3d.geometry import compute_framing
-from .rasterize import rasterize_triangles
+from .rasterize import rasterize_soa
 from .zbuffer import normalize_depth
 from .shading import MESH_ALBEDO, lambert, to_uint8
 
-__all__ = ['render_mesh', 'load_mesh', 'sample_surface_points']
+__all__ = ['render_mesh', 'load_mesh', 'sample_surface_points', 'closed_mesh_orientation']
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -97,6 +97,37 @@ def sample_surface_points(vertices: Array, faces: Array, n: int, seed: Optional[
     return torch.from_numpy(points) if as_tensor else points
 
 
+def closed_mesh_orientation(vertices: torch.Tensor, faces: torch.Tensor) -> int:
+    """Whether back faces can be culled, and which way the faces point.
+
+    A mesh is closed and consistently wound when every directed edge occurs
+    once and its reverse occurs once too. Then, seen from outside, a face
+    turned away from the camera is always hidden behind a front face.
+
+    Args:
+        vertices: (V, 3) float, faces: (F, 3) int64.
+
+    Returns:
+        +1 if closed with outward normals ``(v1 - v0) x (v2 - v0)``, -1 if
+        closed with inward normals, 0 if not closed (or of zero volume).
+    """
+    if len(faces) < 4:
+        return 0
+    nv = len(vertices)
+    start = faces.reshape(-1)
+    end = faces[:, [1, 2, 0]].reshape(-1)
+    edges, _ = torch.sort(start * nv + end)
+    reverse, _ = torch.sort(end * nv + start)
+    if not torch.equal(edges, reverse) or bool((edges[1:] == edges[:-1]).any()):
+        return 0
+    v = vertices.double()[faces]
+    volume = float(torch.linalg.det(v).sum()) / 6
+    size = float((vertices.amax(0) - vertices.amin(0)).max())
+    if abs(volume) <= 1e-9 * size**3:
+        return 0
+    return 1 if volume > 0 else -1
+
+
 def render_mesh(vertices: Array,
                 faces: Array,
                 rotations: Array,
@@ -104,7 +135,8 @@ def render_mesh(vertices: Array,
                 img_size: int = 224,
                 obj_size: int = 200,
                 albedo: float = MESH_ALBEDO,
-                max_fragments: int = 1 << 22) -> torch.Tensor:
+                cull_backfaces: Optional[bool] = None,
+                max_fragments: int = 1 << 21) -> torch.Tensor:
     """Render shaded grey views of a mesh on a white background.
 
     Orthographic, z-buffered, flat Lambertian + ambient shading with a fixed
@@ -121,6 +153,10 @@ def render_mesh(vertices: Array,
             ``None`` frames the mesh's own vertices.
         img_size, obj_size: image side and object box side in pixels.
         albedo: grey level of a lit surface, in (0, 1].
+        cull_backfaces: skip faces turned away from the camera. ``None``
+            (default) culls only when the mesh is closed and consistently
+            wound (:func:`closed_mesh_orientation`), where the image is
+            unchanged and about half the work is saved; ``False`` never culls.
         max_fragments: chunk size of the rasteriser (peak memory bound).
 
     Returns:
@@ -142,20 +178,37 @@ def render_mesh(vertices: Array,
         raise ValueError('render_mesh: face indices outside the vertex array')
     frame_pts = verts if framing_points is None else _to_tensor(
         framing_points, device=rot.device, dtype=torch.float32)
-    k = rot.shape[0]
+    k, nv, nf = rot.shape[0], len(verts), len(tris)
     s, b = compute_framing(frame_pts[None], rot[None], img_size, obj_size)
     s, b = s[0], b[0]  # (K,), (K, 2)
 
-    cam = torch.einsum('vc,kdc->kvd', verts, rot)  # (K, V, 3)
-    uv = (cam[..., :2] - b[:, None]) / s[:, None, None]
+    tri_v = verts[tris]  # (F, 3, 3)
+    normals = torch.linalg.cross(tri_v[:, 1] - tri_v[:, 0], tri_v[:, 2] - tri_v[:, 0])  # (F, 3)
+    facing = normals @ rot[:, 2].T  # (F, K): > 0 when the winding normal faces the camera
+    orientation = 0
+    if cull_backfaces is None:
+        orientation = closed_mesh_orientation(verts, tris) if nf else 0
+    elif cull_backfaces:
+        orientation = 1
+    if orientation:
+        face, view = (facing * orientation > 0).nonzero().unbind(1)
+    else:
+        pair = torch.arange(k * nf, device=rot.device)
+        view = torch.div(pair, max(nf, 1), rounding_mode='floor')
+        face = pair - view * nf
+
+    cam = torch.einsum('kdc,vc->dkv', rot, verts)  # (3, K, V)
+    u = (cam[:2] - b.T[:, :, None]) / s[None, :, None]  # (2, K, V) pixel (row, col)
     # distance from the camera, which looks along -z_cam
-    dist = normalize_depth(-cam[..., 2])
-    face_ids = rasterize_triangles(uv[:, tris], dist[:, tris], img_size, img_size, max_fragments)
+    dist = normalize_depth(-cam[2])
+    per_vertex = torch.cat([u, dist[None]]).reshape(3, k * nv)
+    corner = view * nv + tris[face].T  # (3 corners, T) columns of per_vertex
+    values = per_vertex[:, corner]  # (3 quantities, 3 corners, T)
+    soa = torch.cat([values[:2].transpose(0, 1).reshape(6, -1), values[2]])
+    face_ids = rasterize_soa(soa, view, face, k, img_size, img_size, max_fragments)
 
     hit = face_ids >= 0
-    if len(tris):
-        tri_v = verts[tris]  # (F, 3, 3)
-        normals = torch.linalg.cross(tri_v[:, 1] - tri_v[:, 0], tri_v[:, 2] - tri_v[:, 0])
+    if nf:
         intensity = albedo * lambert(torch.einsum('fc,kdc->kfd', normals, rot))  # (K, F)
         grey = torch.gather(intensity, 1, face_ids.clamp_min(0).view(k, -1)).view(face_ids.shape)
     else:

@@ -1,12 +1,14 @@
 """Triangle rasteriser in plain torch (CPU and CUDA).
 
 Every triangle is tested at the pixel centres of its bounding box. Triangles
-are grouped by the size of that box, so one group is a dense
-(triangles x box pixels) block: its barycentric coordinates and depth come
-from ONE matrix product with a fixed pixel-offset grid, and visibility is
-resolved by a single ``scatter_reduce(amin)`` of packed (depth, id) keys.
-A few large vectorised ops per group, no Python loop over triangles, and
-bounded memory (groups are processed in chunks).
+are sorted by the size of that box, so each size group is a dense
+(box pixels x triangles) block: its barycentric coordinates and depth come
+from ONE batched matrix product with a fixed pixel-offset grid, and
+visibility is resolved by a single ``scatter_reduce(amin)`` of packed
+(depth, id) keys (:mod:`tap3d.rendering.zbuffer`). Per-triangle data is kept
+as contiguous rows (structure of arrays), which keeps every op a plain
+streaming pass. No Python loop runs over triangles, and memory is bounded by
+processing large groups in chunks.
 """
 import torch
 
@@ -19,49 +21,14 @@ _INSIDE_EPS = 1e-5
 # Boxes up to this many pixels per side are grouped by their exact size;
 # larger ones by the next power of two, with the surplus masked out.
 _EXACT_SIDE = 8
+# Group keys: rows * _KEY_BASE + cols; 0 marks triangles that cover nothing.
+_KEY_BASE = 1 << 16
 
 
-def _cross(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
-
-
-def _next_pow2(x: torch.Tensor) -> torch.Tensor:
-    return torch.pow(2, torch.ceil(torch.log2(x.clamp_min(1).float()))).long()
-
-
-def _group_sizes(extent: torch.Tensor) -> torch.Tensor:
-    """Side lengths of the dense block each triangle is tested in, (T, 2)."""
-    return torch.where(extent <= _EXACT_SIDE, extent, _next_pow2(extent))
-
-
-def _plane_coefficients(uv: torch.Tensor, depth: torch.Tensor, p0: torch.Tensor) -> torch.Tensor:
-    """Affine planes of the barycentrics and the depth over pixel offsets.
-
-    Args:
-        uv: (T, 3, 2) corners (row, col); depth: (T, 3); p0: (T, 2) the first
-            pixel centre of each box.
-
-    Returns:
-        (T, 4, 3): rows lambda_a, lambda_b, lambda_c, depth; each value at
-        pixel offset (dr, dc) from p0 is ``row @ (dr, dc, 1)``.
-    """
-    a, b, c = uv.unbind(1)
-    area2 = _cross(b - a, c - a)
-    inv_area = 1.0 / torch.where(area2 == 0, torch.ones_like(area2), area2)
-
-    def plane(e, base):
-        # lambda(p) = cross(e, p - base) / area2, relative to p0 so that large
-        # absolute pixel coordinates do not cancel in float32
-        return torch.stack([-e[:, 1] * inv_area, e[:, 0] * inv_area,
-                            _cross(e, p0 - base) * inv_area], dim=-1)
-
-    lam_a = plane(c - b, b)
-    lam_b = plane(a - c, c)
-    lam_c = -lam_a - lam_b
-    lam_c[:, 2] += 1
-    za, zb, zc = depth.unbind(1)
-    lam_z = za[:, None] * lam_a + zb[:, None] * lam_b + zc[:, None] * lam_c
-    return torch.stack([lam_a, lam_b, lam_c, lam_z], dim=1)
+def _block_side(extent: torch.Tensor) -> torch.Tensor:
+    """Side of the dense block a box of ``extent`` pixels is tested in (float)."""
+    pow2 = torch.exp2(torch.ceil(torch.log2(extent.clamp_min(1))))
+    return torch.where(extent <= _EXACT_SIDE, extent, pow2)
 
 
 def rasterize_triangles(uv: torch.Tensor,
@@ -95,70 +62,107 @@ def rasterize_triangles(uv: torch.Tensor,
         raise ValueError(f'rasterize_triangles: depth must be (K, F, 3) = {tuple(uv.shape[:3])}, '
                          f'got {tuple(depth.shape)}')
     k, f = uv.shape[:2]
-    if f >= 1 << ID_BITS:
-        raise ValueError(f'rasterize_triangles: too many triangles ({f})')
-    device = uv.device
-    keys = new_buffer(k * height * width, device)
-    uv = uv.float().reshape(k * f, 3, 2)
-    depth = depth.float().reshape(k * f, 3)
-
-    # pixel rows/cols whose centres fall inside the bounding box
-    lo = torch.ceil(uv.amin(dim=1) - 0.5).clamp_min(0)
-    hi = torch.minimum(torch.floor(uv.amax(dim=1) - 0.5),
-                       torch.tensor([height - 1, width - 1], device=device, dtype=uv.dtype))
-    extent = (hi - lo + 1).clamp_min(0).long()  # (KF, 2)
-    a, b, c = uv.unbind(1)
-    # edge-on triangles cover no pixel centre of their own; neighbours fill in
-    degenerate = _cross(b - a, c - a).abs() < 1e-12
-    tri = ((extent > 0).all(dim=1) & ~degenerate).nonzero().squeeze(1)
-    if tri.numel() > 0:
-        # sort the triangles by block size, so each group is a contiguous slice
-        sizes = _group_sizes(extent[tri])
-        group_key, order = torch.sort(sizes[:, 0] * 4096 + sizes[:, 1])
-        tri = tri[order]
-        extent, lo = extent[tri], lo[tri]
-        planes = _plane_coefficients(uv[tri], depth[tri], lo + 0.5)  # (T, 4, 3)
-        view = torch.div(tri, f, rounding_mode='floor')
-        base = (view * height + lo[:, 0].long()) * width + lo[:, 1].long()
-        face_id = tri - view * f
-        unique, counts = torch.unique_consecutive(group_key, return_counts=True)
-        start = 0
-        for gk, n in zip(unique.tolist(), counts.tolist()):
-            rows, cols = divmod(gk, 4096)
-            part = slice(start, start + n)
-            _rasterize_group(planes[part], base[part], face_id[part], extent[part], rows, cols,
-                             width, keys, max_fragments)
-            start += n
-    return resolve_ids(keys).view(k, height, width)
+    # rows: a_r, a_c, b_r, b_c, c_r, c_c, z_a, z_b, z_c; each (K * F,) contiguous
+    soa = torch.cat([uv.float().permute(2, 3, 0, 1).reshape(6, k * f),
+                     depth.float().permute(2, 0, 1).reshape(3, k * f)])
+    pair = torch.arange(k * f, device=uv.device)
+    view = torch.div(pair, max(f, 1), rounding_mode='floor')
+    return rasterize_soa(soa, view, pair - view * f, k, height, width, max_fragments)
 
 
-def _rasterize_group(planes: torch.Tensor, base: torch.Tensor, face_id: torch.Tensor,
-                     extent: torch.Tensor, rows: int, cols: int, width: int, keys: torch.Tensor,
-                     max_fragments: int) -> None:
-    """Test T triangles on a dense rows x cols block of pixel centres.
+def rasterize_soa(soa: torch.Tensor, view: torch.Tensor, face_id: torch.Tensor, num_views: int,
+                  height: int, width: int, max_fragments: int = 1 << 21) -> torch.Tensor:
+    """:func:`rasterize_triangles` on corner data laid out as rows.
 
     Args:
-        planes: (T, 4, 3) from :func:`_plane_coefficients`; base: (T,) flat
-            index of each block's first pixel; face_id: (T,) triangle ids;
-            extent: (T, 2) true box size (the block may be larger).
+        soa: (9, T) float32 rows ``a_r, a_c, b_r, b_c, c_r, c_c, z_a, z_b, z_c``
+            for T (view, triangle) pairs (e.g. only the front faces).
+        view: (T,) int64 view of each column, in ``[0, num_views)``.
+        face_id: (T,) int64 triangle id of each column, the value returned.
+        num_views, height, width, max_fragments: as in :func:`rasterize_triangles`.
+
+    Returns:
+        (num_views, H, W) int64 triangle id, -1 for background.
+    """
+    device = soa.device
+    keys = new_buffer(num_views * height * width, device)
+    if soa.shape[1] == 0:
+        return resolve_ids(keys).view(num_views, height, width)
+    if int(face_id.max()) >= 1 << ID_BITS:
+        raise ValueError(f'rasterize_triangles: triangle ids must be < 2**{ID_BITS}')
+    ar, ac, br, bc, cr, cc, za, zb, zc = soa.unbind(0)
+
+    # pixel rows/cols whose centres fall inside the bounding box
+    lo_r = torch.ceil(torch.minimum(torch.minimum(ar, br), cr) - 0.5).clamp_min_(0)
+    lo_c = torch.ceil(torch.minimum(torch.minimum(ac, bc), cc) - 0.5).clamp_min_(0)
+    hi_r = torch.floor(torch.maximum(torch.maximum(ar, br), cr) - 0.5).clamp_max_(height - 1)
+    hi_c = torch.floor(torch.maximum(torch.maximum(ac, bc), cc) - 0.5).clamp_max_(width - 1)
+    ext_r = (hi_r - lo_r + 1).clamp_min_(0)
+    ext_c = (hi_c - lo_c + 1).clamp_min_(0)
+    area2 = (br - ar) * (cc - ac) - (bc - ac) * (cr - ar)
+    # edge-on triangles cover no pixel centre of their own; neighbours fill in
+    covers = (ext_r > 0) & (ext_c > 0) & (area2.abs() >= 1e-12)
+    group = torch.where(covers, _block_side(ext_r) * _KEY_BASE + _block_side(ext_c), 0.0).long()
+
+    # Barycentric planes lambda(p) = A * dr + B * dc + C over the pixel offset
+    # (dr, dc) from the box's first pixel centre p0; relative offsets avoid
+    # cancelling large absolute coordinates in float32.
+    inv = 1.0 / torch.where(covers, area2, torch.ones_like(area2))
+    p0r, p0c = lo_r + 0.5, lo_c + 0.5
+
+    def plane(er, ec, base_r, base_c):
+        return -ec * inv, er * inv, (er * (p0c - base_c) - ec * (p0r - base_r)) * inv
+
+    a_a, b_a, c_a = plane(cr - br, cc - bc, br, bc)  # lambda_a
+    a_b, b_b, c_b = plane(ar - cr, ac - cc, cr, cc)  # lambda_b
+    a_c, b_c, c_c = -a_a - a_b, -b_a - b_b, 1 - c_a - c_b  # lambda_c = 1 - lambda_a - lambda_b
+    a_z = za * a_a + zb * a_b + zc * a_c
+    b_z = za * b_a + zb * b_b + zc * b_c
+    c_z = za * c_a + zb * c_b + zc * c_c
+    planes = torch.stack([a_a, b_a, c_a, a_b, b_b, c_b, a_c, b_c, c_c, a_z, b_z, c_z,
+                          ext_r, ext_c])  # (14, KF)
+    ints = torch.stack([(view * height + lo_r.long()) * width + lo_c.long(), face_id])
+
+    # sort by block size so every group is a contiguous slice
+    group, order = torch.sort(group)
+    planes = planes.index_select(1, order)
+    ints = ints.index_select(1, order)
+    sizes, counts = torch.unique_consecutive(group, return_counts=True)
+    start = 0
+    for size, n in zip(sizes.tolist(), counts.tolist()):
+        if size > 0:
+            rows, cols = divmod(size, _KEY_BASE)
+            part = slice(start, start + n)
+            _rasterize_group(planes[:, part], ints[:, part], rows, cols, width, keys,
+                             max_fragments)
+        start += n
+    return resolve_ids(keys).view(num_views, height, width)
+
+
+def _rasterize_group(planes: torch.Tensor, ints: torch.Tensor, rows: int, cols: int, width: int,
+                     keys: torch.Tensor, max_fragments: int) -> None:
+    """Test T triangles on a dense rows x cols block of pixel centres each.
+
+    Args:
+        planes: (14, T) the 4 planes' (A, B, C) then the box extent (rows, cols).
+        ints: (2, T) flat index of each box's first pixel, triangle id.
+        keys: the flat z-buffer, updated in place.
     """
     device = planes.device
     dr = torch.arange(rows, device=device).repeat_interleave(cols)
     dc = torch.arange(cols, device=device).repeat(rows)
-    grid = torch.stack([dr.float(), dc.float(), torch.ones(rows * cols, device=device)])  # (3, S)
-    offsets = dr * width + dc  # (S,)
+    grid = torch.stack([dr.float(), dc.float(), torch.ones(rows * cols, device=device)], dim=1)
+    offsets = (dr * width + dc)[:, None]  # (S, 1)
     exact = rows <= _EXACT_SIDE and cols <= _EXACT_SIDE
     per_chunk = max(1, max_fragments // (rows * cols))
-    for start in range(0, len(planes), per_chunk):
-        part = slice(start, start + per_chunk)
-        values = planes[part] @ grid  # (T, 4, S): lambda_a, lambda_b, lambda_c, depth
-        inside = values[:, :3].amin(dim=1) >= -_INSIDE_EPS
-        flat = base[part, None] + offsets
+    for start in range(0, planes.shape[1], per_chunk):
+        p = planes[:, start:start + per_chunk]
+        values = torch.matmul(grid, p[:12].reshape(4, 3, -1))  # (4, S, T)
+        inside = torch.minimum(torch.minimum(values[0], values[1]), values[2]) >= -_INSIDE_EPS
+        flat = offsets + ints[0, start:start + per_chunk]  # (S, T)
         if not exact:
-            ext = extent[part]
-            inside &= (dr < ext[:, :1]) & (dc < ext[:, 1:])
+            inside &= (dr[:, None] < p[12]) & (dc[:, None] < p[13])
             # surplus block cells may leave the image; they carry a miss key
-            flat = flat.clamp_(0, keys.numel() - 1)
-        key = pack_keys(torch.where(inside, values[:, 3], MISS_DEPTH), face_id[part, None])
-        keys.scatter_reduce_(0, flat.reshape(-1), key.reshape(-1), reduce='amin',
-                             include_self=True)
+            flat.clamp_(0, keys.numel() - 1)
+        key = pack_keys(torch.where(inside, values[3], MISS_DEPTH), ints[1, start:start + per_chunk])
+        keys.scatter_reduce_(0, flat.view(-1), key.view(-1), reduce='amin', include_self=True)

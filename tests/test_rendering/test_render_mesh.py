@@ -157,3 +157,20 @@ def test_cuda_render_matches_cpu():
                       torch.from_numpy(vertices).cuda())
     assert gpu.device.type == 'cuda'
     assert (gpu.cpu() != cpu).any(-1).float().mean() < 1e-3
+
+
+def test_back_face_culling_is_exact_for_closed_meshes():
+    from tap3d.rendering.mesh import closed_mesh_orientation
+    vertices, faces = _random_mesh('ico', 7)
+    v, f = torch.from_numpy(vertices), torch.from_numpy(faces)
+    assert closed_mesh_orientation(v, f) == 1
+    assert closed_mesh_orientation(v, f[:, [0, 2, 1]]) == -1  # inward winding
+    assert closed_mesh_orientation(v, f[:-1]) == 0  # a hole
+    rot = random_view_rotations(3, generator=torch.Generator().manual_seed(8))
+    culled = render_mesh(vertices, faces, rot, vertices)  # auto: culls
+    full = render_mesh(vertices, faces, rot, vertices, cull_backfaces=False)
+    flipped = render_mesh(vertices, faces[:, [0, 2, 1]], rot, vertices)
+    assert torch.equal(culled, full)
+    # reversed winding only changes float rounding where two faces meet
+    diff = (flipped != full).any(-1).float().mean()
+    assert diff < 2e-3, diff
