@@ -52,7 +52,11 @@ def _exact_sqdist(query: Tensor, ref: Tensor, idx: Tensor) -> Tensor:
 
 
 def _group_size(num_ref: int, k: int) -> int:
-    """Points per group for the two-stage selection in :func:`_smallest_k` (1 = one stage)."""
+    """Points per group for the two-stage selection in :func:`_smallest_k` (1 = one stage).
+
+    For ``N >= 4k`` the group count ``ceil(N / g)`` is about ``sqrt(N k) >= k``,
+    as :func:`_smallest_k` requires.
+    """
     if num_ref < 4 * k:
         return 1
     # Balances the two selections: N / g group minima, then k * g candidates.

@@ -155,3 +155,14 @@ def test_two_stage_selection_is_exercised():
     assert _group_size(200, 16) > 1 and _group_size(300, 24) > 1
     assert 301 % _group_size(301, 8) and 500 % _group_size(500, 4)
     assert _group_size(40, 40) == 1 and _group_size(5, 5) == 1
+
+
+def test_knn_ignores_autocast():
+    # Under mixed precision the distance matmul must not drop to bfloat16/half.
+    torch.manual_seed(5)
+    query, ref = torch.rand(2, 40, 3) * 10, torch.rand(2, 200, 3) * 10
+    expected = knn(query, ref, 8)
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        got = knn(query, ref, 8)
+    assert got[0].dtype == torch.float32
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
