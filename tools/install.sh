@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up tap3d in a virtual environment inside the repository (.venv).
+#
+#   bash tools/install.sh          # idempotent: a second run only checks
+#
+# On a machine without torch it installs the CPU build of torch 2.13.0 (never a
+# multi-GB CUDA build); an existing torch (CUDA or CPU) is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=${TAP3D_VENV:-.venv}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "[install] creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+# shellcheck disable=SC1091
+. "$VENV/bin/activate"
+
+stamp="$VENV/.tap3d-installed"
+want=$(cat requirements/*.txt setup.py tools/install.sh | sha1sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    exit 0
+fi
+
+PIP="python -m pip install --disable-pip-version-check -q"
+if ! python -c "import torch" 2>/dev/null; then
+    echo "[install] torch (CPU build 2.13.0)"
+    $PIP "torch==2.13.0"
+fi
+echo "[install] runtime and test requirements"
+$PIP -r requirements/runtime.txt -r requirements/tests.txt
+if ! python -c "import torch_scatter" 2>/dev/null; then
+    # needs torch at build time; pip caches the built wheel for later runs
+    echo "[install] torch-scatter (built from source once, a few minutes)"
+    $PIP --no-build-isolation "torch-scatter==2.1.2"
+fi
+$PIP --no-deps --no-build-isolation -e .
+python - <<'PY'
+import torch, mmengine, tap3d
+print(f'[install] tap3d {tap3d.__version__}: torch {torch.__version__}, '
+      f'mmengine {mmengine.__version__}, cuda available: {torch.cuda.is_available()}')
+PY
+echo "$want" > "$stamp"
