@@ -44,7 +44,10 @@ def _partial_sqdist(query: Tensor, ref: Tensor, ref_sq: Tensor) -> Tensor:
 
 
 def _exact_sqdist(query: Tensor, ref: Tensor, idx: Tensor) -> Tensor:
-    """Exact ``|q - r_idx|^2`` for chosen neighbours: (B, m, 3), (B, N, 3), (B, m, k) -> (B, m, k)."""
+    """Exact ``|q - r_idx|^2`` of chosen neighbours.
+
+    Shapes: query (B, m, 3), ref (B, N, 3), idx (B, m, k) -> (B, m, k).
+    """
     batch, rows, k = idx.shape
     picked = ref.gather(1, idx.reshape(batch, rows * k, 1).expand(-1, -1, 3))
     diff = picked.view(batch, rows, k, 3) - query.unsqueeze(2)

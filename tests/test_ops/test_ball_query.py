@@ -92,3 +92,12 @@ def test_gather_rejects_bad_index():
         gather_points(torch.rand(2, 5, 3), torch.rand(2, 4))
     with pytest.raises(ValueError, match='group_points'):
         group_points(torch.rand(2, 5, 3), torch.zeros(3, 4, 2, dtype=torch.long))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_ball_query_cuda_matches_loop():
+    torch.manual_seed(6)
+    query, ref = torch.rand(2, 20, 3), torch.rand(2, 100, 3)
+    idx = ball_query(query.cuda(), ref.cuda(), 0.3, 8).cpu()
+    assert_same_ball(query, ref, 0.3, idx, loop_ball_query(query, ref, 0.3, 8))

@@ -78,6 +78,7 @@ def test_fps_rejects_empty_cloud():
         furthest_point_sample(torch.rand(1, 0, 3), 4)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_fps_cuda_matches_cpu():
     xyz = torch.rand(4, 1024, 3)

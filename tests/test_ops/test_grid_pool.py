@@ -49,7 +49,8 @@ def loop_grid_pool(coord, feat, offset, grid_size):
         if end > start:
             lo = c.min(0).values
             for j in range(end - start):
-                groups[tuple(torch.floor((c[j] - lo) / grid_size).long().tolist())].append(start + j)
+                voxel = tuple(torch.floor((c[j] - lo) / grid_size).long().tolist())
+                groups[voxel].append(start + j)
         pools.append(groups)
         start = end
     return pools
@@ -127,3 +128,15 @@ def test_grid_pool_with_start_and_bad_input():
         grid_pool(coord, feat, torch.tensor([1, 2]), 1.0)
     with pytest.raises(ValueError, match='backend'):
         grid_pool(coord, feat, offset, 1.0, backend='cuda')
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('backend', BACKENDS)
+def test_grid_pool_cuda_matches_cpu(backend):
+    coord, feat, offset = make_scene([40, 25], seed=9)
+    cpu = grid_pool(coord, feat, offset, 0.5, backend=backend)
+    gpu = grid_pool(coord.cuda(), feat.cuda(), offset.cuda(), 0.5, backend=backend)
+    torch.testing.assert_close(gpu[0].cpu(), cpu[0])
+    for x, y in zip(gpu[1:], cpu[1:]):
+        assert torch.equal(x.cpu(), y)

@@ -138,6 +138,7 @@ def test_three_nn(m):
     assert (idx < m).all()
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_knn_cuda_matches_cpu():
     q, r = torch.rand(2, 100, 3), torch.rand(2, 300, 3)
