@@ -1,0 +1,100 @@
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SCRIPT = osp.join(REPO, 'tools', 'create_data.py')
+
+
+def _run(*args):
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=300)
+
+
+@pytest.fixture(scope='module')
+def world(tmp_path_factory):
+    out = str(tmp_path_factory.mktemp('synthetic'))
+    proc = _run('synthetic', '--tiny', '--out', out, '--workers', '1')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out, proc.stdout
+
+
+def test_synthetic_tiny_writes_every_layout(world):
+    out, stdout = world
+    expected = [
+        'ShapeNet55/pointclouds/train/model_000000.ply',
+        'ShapeNet55/pointclouds_p2048/test/model_000001.ply',
+        'ShapeNet55/shapenet55v1/test/model_000001_012.jpg',
+        'ScanObjectNN/main_split/training_objectdataset_augmentedrot_scale75.h5',
+        'ScanObjectNN/main_split_nobg/test_objectdataset.h5',
+        'ModelNet40/modelnet40_normal_resampled/modelnet40_shape_names.txt',
+        'ModelNet40/modelnet40_ply_hdf5_2048/ply_data_train0.h5',
+        'ShapeNetPart/shapenetcore_partanno_segmentation_benchmark_v0_normal/'
+        'train_test_split/shuffled_train_file_list.json',
+        'scannet/meta_data/scannetv2_train.txt',
+    ]
+    for rel in expected:
+        assert osp.isfile(osp.join(out, rel)), rel
+    assert 'scannet: 2 train' in stdout
+    # no temporary files anywhere
+    leftovers = [f for _, _, fs in os.walk(out) for f in fs if f.endswith('.tmp')]
+    assert leftovers == []
+
+
+def test_synthetic_resume_skips_complete_files(world):
+    out, _ = world
+    ply = osp.join(out, 'ShapeNet55', 'pointclouds', 'train', 'model_000000.ply')
+    view = osp.join(out, 'ShapeNet55', 'shapenet55v1', 'train', 'model_000002_003.jpg')
+    mtime = os.path.getmtime(ply)
+    os.remove(view)  # an item with a missing view is rewritten, complete ones are kept
+    proc = _run('synthetic', '--tiny', '--out', out, '--workers', '1',
+                '--only', 'shapenet55')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert os.path.getmtime(ply) == mtime and osp.isfile(view)
+
+
+def test_check_lists_bad_items(world, tmp_path):
+    import shutil
+    out, _ = world
+    proc = _run('check', osp.join(out, 'ShapeNet55'))
+    assert proc.returncode == 0 and '4 shapes checked, 0 bad files' in proc.stdout
+    root = str(tmp_path / 'ShapeNet55')
+    shutil.copytree(osp.join(out, 'ShapeNet55'), root)
+    os.remove(osp.join(root, 'shapenet55v1', 'test', 'model_000001_007.jpg'))
+    with open(osp.join(root, 'pointclouds', 'train', 'model_000000.ply'), 'r+b') as f:
+        f.truncate(200)
+    proc = _run('check', root)
+    assert proc.returncode == 1
+    assert 'model_000001_007.jpg: view image missing' in proc.stdout
+    assert 'model_000000.ply: truncated PLY' in proc.stdout
+    assert '2 bad files' in proc.stdout
+
+
+def test_shapenet55_views_from_meshes(tmp_path):
+    import trimesh
+    meshes = tmp_path / 'meshes' / 'chairs'
+    meshes.mkdir(parents=True)
+    # a y-up box taller along y: after loading it must be tallest along z
+    trimesh.creation.box(extents=(1, 2, .5)).export(str(meshes / 'tall.off'))
+    trimesh.creation.icosphere(2).export(str(meshes / 'ball.obj'))
+    (tmp_path / 'meshes' / 'notes.txt').write_text('not a mesh')
+    splits = tmp_path / 'splits.txt'
+    splits.write_text('chairs/ball.obj test\nchairs/tall.off train\n')
+    out = str(tmp_path / 'out')
+    proc = _run('shapenet55-views', '--meshes', str(tmp_path / 'meshes'), '--out', out,
+                '--splits-file', str(splits), '--workers', '1')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '2 written' in proc.stdout
+    from tap3d.datasets import ShapeNet55Dataset
+    item = ShapeNet55Dataset(data_root=out, splits=('train',), num_views=12, test_mode=True)[0]
+    assert np.ptp(item['points'][:, 2]) > np.ptp(item['points'][:, 0])
+    assert item['views'].shape == (12, 224, 224, 3)
+    assert (item['views'] < 250).any()
+    proc = _run('shapenet55-views', '--meshes', str(tmp_path / 'meshes'), '--out', out,
+                '--splits-file', str(splits), '--workers', '1')
+    assert '2 already complete' in proc.stdout
