@@ -57,7 +57,8 @@ def loop_grid_pool(coord, feat, offset, grid_size):
 
 
 @pytest.mark.parametrize('backend', BACKENDS)
-@pytest.mark.parametrize('sizes,grid_size', [([40, 1, 25, 60], 0.5), ([13], 0.3), ([30, 30], 5.0)])
+@pytest.mark.parametrize('sizes,grid_size', [([40, 1, 25, 60], 0.5), ([13], 0.3), ([30, 30], 5.0),
+                                            ([12, 0, 9], 0.5)])
 def test_grid_pool_matches_loop(backend, sizes, grid_size):
     coord, feat, offset = make_scene(sizes, seed=len(sizes))
     p_coord, p_feat, p_offset, cluster = grid_pool(coord, feat, offset, grid_size, backend=backend)
