@@ -16,7 +16,10 @@ def test_ply_round_trip(tmp_path, binary):
     back = read_ply_points(path)
     assert back.dtype == np.float32 and back.shape == (100, 3)
     np.testing.assert_allclose(back, pts, atol=0 if binary else 1e-6)
-    assert os.listdir(tmp_path) == ['a.ply']  # no temporary file left behind
+    assert os.listdir(tmp_path) == ["a.ply"]  # no temporary file left behind
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask  # not the private temp-file mode
 
 
 def test_ply_with_extra_properties_and_faces(tmp_path):
