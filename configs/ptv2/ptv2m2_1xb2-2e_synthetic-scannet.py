@@ -16,8 +16,9 @@ model = dict(
     head=dict(hidden_channels=16))
 
 param_scheduler = [
-    dict(type='OneCycleLR', eta_max=0.005, pct_start=0.05, anneal_strategy='cos',
-         div_factor=10.0, final_div_factor=1000.0, by_epoch=True, begin=0, end=2,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=1, eta_min=5e-7, by_epoch=True, begin=1, end=2,
          convert_to_iter_based=True),
 ]
 train_cfg = dict(max_epochs=2, val_interval=2)

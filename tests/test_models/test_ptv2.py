@@ -58,8 +58,8 @@ def _reference_gva(attn, feat, coord, ref_idx):
     return out
 
 
-@pytest.mark.parametrize('pe_multiplier', [False, True])
-def test_grouped_vector_attention_matches_loop_reference(pe_multiplier):
+@pytest.mark.parametrize('pe_multiplier,padded', [(False, True), (True, True), (False, False)])
+def test_grouped_vector_attention_matches_loop_reference(pe_multiplier, padded):
     gen = torch.Generator().manual_seed(0)
     attn = GroupedVectorAttention(8, groups=2, pe_multiplier=pe_multiplier, pe_bias=True)
     _randomise_bn(attn, gen)
@@ -68,9 +68,10 @@ def test_grouped_vector_attention_matches_loop_reference(pe_multiplier):
     feat = torch.randn(n, 8, generator=gen)
     coord = torch.rand(n, 3, generator=gen)
     ref_idx = torch.randint(0, n, (n, k), generator=gen)
-    ref_idx[0, 2:] = -1  # padded neighbours
-    ref_idx[3, 1] = -1
-    ref_idx[5, 3] = -1
+    if padded:
+        ref_idx[0, 2:] = -1  # padded neighbours
+        ref_idx[3, 1] = -1
+        ref_idx[5, 3] = -1
     with torch.no_grad():
         got = attn(feat, coord, ref_idx)
         want = _reference_gva(attn, feat, coord, ref_idx)

@@ -11,9 +11,9 @@ from tap3d.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = [
-    'configs/ptv2/ptv2m2_4xb3-onecycle-900e_scannet.py',
+    'configs/ptv2/ptv2m2_4xb3-cosine-900e_scannet.py',
     'configs/ptv2/ptv2_scannet.py',
-    'configs/ptv2/ptv2m2_tap-scannet-pre_4xb3-onecycle-900e_scannet.py',
+    'configs/ptv2/ptv2m2_tap-scannet-pre_4xb3-cosine-900e_scannet.py',
     'configs/ptv2/ptv2m2_1xb2-2e_synthetic-scannet.py',
     'configs/ptv2/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py',
     'configs/tap/tap_ptv2_4xb3-cosine-100e_scannet.py',

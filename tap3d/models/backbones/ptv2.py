@@ -45,7 +45,10 @@ class PointBatchNorm(nn.Module):
         if x.dim() == 2:
             return self.norm(x)
         if x.dim() == 3:
-            return self.norm(x.transpose(1, 2)).transpose(1, 2)
+            # same statistics as BatchNorm over (N, C, K), but on a contiguous
+            # (N*K, C) view, which is several times faster than the transposed form
+            n, k, c = x.shape
+            return self.norm(x.reshape(n * k, c)).view(n, k, c)
         raise ValueError(f'PointBatchNorm expects a 2-D or 3-D tensor, got shape '
                          f'{tuple(x.shape)}')
 
@@ -137,11 +140,13 @@ class GroupedVectorAttention(nn.Module):
         key = self.linear_k(feat)[safe_idx]  # (N, K, C)
         value = self.linear_v(feat)[safe_idx]
         pos = coord[safe_idx] - coord.unsqueeze(1)  # (N, K, 3) relative positions
-        # zero what padded slots carry so that they cannot leak into the norms' inputs
         pad = (~valid).unsqueeze(-1)
-        key = key.masked_fill(pad, 0.0)
-        value = value.masked_fill(pad, 0.0)
-        pos = pos.masked_fill(pad, 0.0)
+        has_pad = not bool(valid.all())
+        if has_pad:
+            # zero what padded slots carry so that it cannot leak into the norms
+            key = key.masked_fill(pad, 0.0)
+            value = value.masked_fill(pad, 0.0)
+            pos = pos.masked_fill(pad, 0.0)
 
         relation = key - query.unsqueeze(1)
         if self.pe_multiplier:
@@ -152,10 +157,12 @@ class GroupedVectorAttention(nn.Module):
             value = value + peb
 
         logits = self.weight_encoding(relation)  # (N, K, G)
-        logits = logits.masked_fill(pad, float('-inf'))
+        if has_pad:
+            logits = logits.masked_fill(pad, float('-inf'))
         weight = torch.softmax(logits, dim=1)
-        # a point with no valid neighbour at all would give NaN; it gets zeros instead
-        weight = torch.nan_to_num(weight, nan=0.0) * valid.unsqueeze(-1).to(weight.dtype)
+        if has_pad:
+            # a point with no valid neighbour at all would give NaN; it gets zeros
+            weight = torch.nan_to_num(weight, nan=0.0) * valid.unsqueeze(-1).to(weight.dtype)
         weight = self.attn_drop(weight)
 
         value = value.view(n, k, self.groups, self.embed_channels // self.groups)

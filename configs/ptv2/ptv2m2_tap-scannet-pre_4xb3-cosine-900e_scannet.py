@@ -4,7 +4,7 @@
 # keys are allowed to be missing; every encoder key must match (tap3d's Pretrained
 # initialiser checks shapes and reports what matched). Pass another checkpoint
 # with --cfg-options model.backbone.init_cfg.checkpoint=PATH.
-_base_ = ['./ptv2m2_4xb3-onecycle-900e_scannet.py']
+_base_ = ['./ptv2m2_4xb3-cosine-900e_scannet.py']
 
 model = dict(
     backbone=dict(init_cfg=dict(
