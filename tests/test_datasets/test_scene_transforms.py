@@ -228,6 +228,8 @@ def test_pack_scene_inputs_segmentation_and_fragments():
     assert covered.tolist() == list(range(300))
     with pytest.raises(IndexError):
         frags[len(frags)]
+    with pytest.raises(ValueError, match="after GridSample\\(mode='test'\\)"):
+        PointSubsample(num_points=10)(r)
 
 
 def test_fragments_survive_collation_and_the_preprocessor():
@@ -311,6 +313,13 @@ def test_render_scene_views_frames_the_model_points():
         hit = painted[pix[v, :, 0].numpy(), pix[v, :, 1].numpy()]
         assert hit.mean() > 0.95
         assert not painted[0, 0] and not painted[-1, -1]
+    # shading with the normals changes brightness but not coverage
+    np.random.seed(0)
+    shaded = RenderSceneViews(num_views=3, img_size=64, obj_size=56, shade=True)(dict(out))
+    assert np.array_equal(shaded['views'].min(-1) < 255, views.min(-1) < 255)
+    assert not np.array_equal(shaded['views'], views)
+    with pytest.raises(KeyError, match='normals'):
+        RenderSceneViews(shade=True)(dict(coord=out['coord'], color=out['color']))
 
 
 def test_grid_sample_inverse_maps_every_point_to_its_voxel():

@@ -8,7 +8,7 @@ from .scene_transforms import (BuildSceneFeat, CenterShift, ChromaticAutoContras
                                ChromaticJitter, ChromaticTranslation, GridSample,
                                NormalizeColor, PackSceneInputs, PointSubsample,
                                RandomCuboidCrop, RandomFlip, RandomJitter3D, RandomRotateZ,
-                               RandomScale3D, RenderSceneViews, SphereCrop)
+                               RandomScale3D, RenderSceneViews, SceneFragments, SphereCrop)
 
 __all__ = [
     'PER_POINT_KEYS', 'index_per_point', 'farthest_point_sample', 'PointSample',
@@ -17,5 +17,5 @@ __all__ = [
     'GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomScale3D', 'RandomFlip', 'RandomJitter3D',
     'ChromaticAutoContrast', 'ChromaticTranslation', 'ChromaticJitter', 'NormalizeColor',
     'CenterShift', 'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews',
-    'PackSceneInputs'
+    'PackSceneInputs', 'SceneFragments'
 ]

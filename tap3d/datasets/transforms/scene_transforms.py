@@ -46,11 +46,13 @@ def index_scene_points(results: dict, index: np.ndarray) -> dict:
             ``results`` holds a grid-sampling ``inverse`` map that the index would
             invalidate.
     """
+    # the inverse map and the test fragments point at rows of the current scene;
+    # dropping or reordering them afterwards would silently scramble predictions
     if results.get('inverse') is not None:
-        # the inverse map points at rows of the grid-sampled scene; dropping or
-        # reordering them afterwards would silently scramble full-scene predictions
         raise ValueError('points cannot be dropped or reordered after '
                          'GridSample(return_inverse=True)')
+    if results.get('fragment_index') is not None:
+        raise ValueError("points cannot be dropped or reordered after GridSample(mode='test')")
     n = len(results['coord'])
     for key in SCENE_POINT_KEYS:
         if results.get(key) is not None:
