@@ -104,3 +104,46 @@ def test_pointmlp_classifier_parameter_count():
     assert model.head.in_channels == 1024
     n = sum(p.numel() for p in model.parameters())
     assert abs(n - 13_231_375) <= 0.01 * 13_231_375, n
+
+
+TINY_BACKBONES = {
+    'pointnet2': (dict(type='PointNet2', in_channels=4, num_points=(32, 16, None),
+                       num_samples=(8, 8, None)),
+                  dict(num_points=(32, 16, 8), radii=(0.2, 0.4, 0.4), num_samples=(8, 8, 8))),
+    'dgcnn': (dict(type='DGCNN', in_channels=4, k=4, channels=(8, 8, 8, 8), embed_dims=16),
+              dict(num_centers=12)),
+    'transformer': (dict(type='StandardPointTransformer', num_groups=8, group_size=8,
+                         encoder_dims=16, embed_dims=12, depth=1, num_heads=2),
+                    dict()),
+}
+
+
+@pytest.mark.parametrize('name', sorted(TINY_BACKBONES))
+def test_tap_pretraining_runs_and_transfers_into_the_classifier(name, tmp_path):
+    """The backbone pre-trains with the TAP head and every key loads into the classifier."""
+    pytest.importorskip('tap3d.models.pretrainers.tap')
+    from tap3d.registry import MODELS
+    from tap3d.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    cls_backbone, tap_overrides = TINY_BACKBONES[name]
+    torch.manual_seed(0)
+    pretrainer = MODELS.build(dict(
+        type='TAPPretrainer', backbone=dict(cls_backbone, **tap_overrides),
+        head=dict(type='TAPHead', embed_dims=16, depth=1, num_heads=2, head_dims=8,
+                  img_size=64, obj_size=56, downsample=32)))
+    inputs, _ = _batch(B=2, N=64)
+    inputs['views'] = torch.rand(2, 2, 3, 64, 64)
+    inputs['view_rotations'] = torch.eye(3).expand(2, 2, 3, 3).clone()
+    losses = pretrainer(inputs, mode='loss')
+    losses['loss_view'].backward()
+    grads = [p.grad for p in pretrainer.backbone.parameters() if p.grad is not None]
+    assert grads and any(g.abs().sum() > 0 for g in grads)
+    ckpt = str(tmp_path / 'tap.pth')
+    torch.save({'state_dict': pretrainer.state_dict()}, ckpt)
+    model = PointClassifier(
+        backbone=dict(cls_backbone, init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                                  prefix='backbone.')),
+        head=dict(type='ClsHead', num_classes=5))
+    model.init_weights()
+    for key, value in pretrainer.backbone.state_dict().items():
+        assert torch.equal(model.backbone.state_dict()[key], value), key
