@@ -102,7 +102,8 @@ class ScanNetDetDataset(BaseDataset):
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        ids = read_scene_list(osp.join(self.data_root, self.meta_dir, f'scannetv2_{self.split}.txt'))
+        ids = read_scene_list(
+            osp.join(self.data_root, self.meta_dir, f'scannetv2_{self.split}.txt'))
         folder = osp.join(self.data_root, self.det_dir)
         data_list = []
         for scene_id in ids:

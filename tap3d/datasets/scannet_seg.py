@@ -145,7 +145,8 @@ class ScanNetSegDataset(BaseDataset):
             files = sorted(d for d in glob.glob(osp.join(folder, '*'))
                            if osp.isdir(d) and osp.isfile(osp.join(d, 'coord.npy')))
         if not files:
-            raise DataFileError(f'{folder}: no scenes found (expected {"*.pth files" if fmt == "pth" else "scene folders with coord.npy"})')
+            expected = '*.pth files' if fmt == 'pth' else 'scene folders with coord.npy'
+            raise DataFileError(f'{folder}: no scenes found (expected {expected})')
         return [dict(scene_id=osp.splitext(osp.basename(f))[0], file=f, data_format=fmt)
                 for f in files]
 
@@ -170,7 +171,8 @@ class ScanNetSegDataset(BaseDataset):
                           segment=opt(self.label_file, (None, ), 'labels'),
                           instance=opt('instance', (None, ), 'instance ids'))
         if arrays['segment'] is None and self.split != 'test':
-            where = path if info['data_format'] == 'pth' else osp.join(path, f'{self.label_file}.npy')
+            where = (path if info['data_format'] == 'pth' else
+                     osp.join(path, f'{self.label_file}.npy'))
             raise DataFileError(f'{where}: no semantic labels for a scene of split {self.split!r}')
         arrays = {k: (None if v is None else np.asarray(v)) for k, v in arrays.items()}
         _check_scene(path, arrays)

@@ -72,7 +72,7 @@ def test_pth_form(tmp_path):
 
 
 @pytest.mark.parametrize('broken, message', [
-    (dict(segment20=np.zeros(39, np.int64)), r'segment20.npy: expected labels of shape \(N,\)|segment has shape'),
+    (dict(segment20=np.zeros(39, np.int64)), r'segment has shape \(39,\) but the scene has 40'),
     (dict(normal=np.zeros((40, 2), np.float32)), r'normal.npy: expected normal of shape'),
     (dict(coord=np.full((40, 3), np.nan, np.float32)), 'coord.npy: holds NaN'),
     (dict(segment20=np.full(40, 25)), r'segment labels must lie in -1..19'),

@@ -259,7 +259,8 @@ def test_pack_scene_inputs_detection_and_views():
     r['views'] = np.zeros((2, 8, 8, 3), np.uint8)
     r['view_rotations'] = np.eye(3)[None].repeat(2, 0)
     out = PackSceneInputs(data_keys=('gt_bboxes_3d', 'gt_labels_3d'))(r)
-    assert out['inputs']['views'].shape == (2, 3, 8, 8) and out['inputs']['views'].dtype == torch.uint8
+    views = out['inputs']['views']
+    assert views.shape == (2, 3, 8, 8) and views.dtype == torch.uint8
     assert out['inputs']['view_rotations'].dtype == torch.float32
     assert out['data_samples'].gt_bboxes_3d.dtype == torch.float32
     assert out['data_samples'].gt_labels_3d.dtype == torch.int64

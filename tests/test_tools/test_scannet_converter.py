@@ -42,7 +42,8 @@ def _box(lo, hi, step=4):
 def _write_ply(path, verts, colors, faces):
     header = ('ply\nformat binary_little_endian 1.0\n'
               f'element vertex {len(verts)}\nproperty float x\nproperty float y\nproperty float z\n'
-              'property uchar red\nproperty uchar green\nproperty uchar blue\nproperty uchar alpha\n'
+              'property uchar red\nproperty uchar green\nproperty uchar blue\n'
+              'property uchar alpha\n'
               f'element face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n')
     with open(path, 'wb') as f:
         f.write(header.encode())
@@ -117,7 +118,8 @@ def test_boxes_labels_and_alignment(raw, tmp_path):
     det = osp.join(out, 'scannet_train_detection_data')
     bbox = np.load(osp.join(det, 'scene0000_00_bbox.npy'))
     # by hand: R_z(90°) maps (x, y) to (-y, x), then + (1, 2, 0)
-    # chair [0,.5]x[0,.5]x[0,1] -> x [.5,1], y [2,2.5]; table [1,2]x[1,1.6]x[0,.8] -> x [-.6,0], y [3,4]
+    # chair [0,.5]x[0,.5]x[0,1] -> x [.5,1], y [2,2.5]
+    # table [1,2]x[1,1.6]x[0,.8] -> x [-.6,0], y [3,4]
     np.testing.assert_allclose(bbox, [[0.75, 2.25, 0.5, 0.5, 0.5, 1.0, 5],
                                       [-0.3, 3.5, 0.4, 0.6, 1.0, 0.8, 7]], atol=1e-5)
     vert = np.load(osp.join(det, 'scene0000_00_vert.npy'))
@@ -196,7 +198,8 @@ def test_clear_errors(raw, tmp_path):
     segs_file = osp.join(scans, 'scene0000_00', 'scene0000_00_vh_clean_2.0.010000.segs.json')
     with open(segs_file, 'w') as f:
         json.dump(dict(segIndices=[0, 1, 2]), f)
-    with pytest.raises(DataFileError, match=f'segs.json: 3 segIndices but the mesh has {len(verts)}'):
+    msg = f'segs.json: 3 segIndices but the mesh has {len(verts)}'
+    with pytest.raises(DataFileError, match=msg):
         conv.main(['--scans-dir', scans, '--label-map', tsv, '--out-dir', str(tmp_path / 'o')])
     lst = str(tmp_path / 'l.txt')
     with open(lst, 'w') as f:

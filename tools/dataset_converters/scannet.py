@@ -3,7 +3,8 @@
 Input: the ScanNet release, one folder per scan::
 
     scans/sceneXXXX_XX/sceneXXXX_XX_vh_clean_2.ply                  mesh, vertex xyz+rgb(a)
-    scans/sceneXXXX_XX/sceneXXXX_XX.aggregation.json                segGroups: objectId, label, segments
+    scans/sceneXXXX_XX/sceneXXXX_XX.aggregation.json                segGroups (objectId, label,
+                                                                    segments)
     scans/sceneXXXX_XX/sceneXXXX_XX_vh_clean_2.0.010000.segs.json   segIndices, one per vertex
     scans/sceneXXXX_XX/sceneXXXX_XX.txt                             "axisAlignment = 16 numbers"
     scannetv2-labels.combined.tsv                                   raw_category -> nyu40id

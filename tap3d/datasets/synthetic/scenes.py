@@ -251,7 +251,8 @@ def _layout_room(rng) -> Tuple[List[dict], Tuple[float, float, float]]:
             centre, size = (inner, along, cz), (thick, width, tall)
         else:
             centre, size = (along, inner, cz), (width, thick, tall)
-        objects.append(dict(name=name, nyu40=nyu40, prims=[('box', centre, size, cz - tall / 2 <= 1e-6)]))
+        on_floor = cz - tall / 2 <= 1e-6
+        objects.append(dict(name=name, nyu40=nyu40, prims=[('box', centre, size, on_floor)]))
     return objects, (room_w, room_l, height)
 
 
@@ -351,7 +352,8 @@ def _scene_paths(root: str, split: str, scene_id: str) -> List[str]:
     return det + seg
 
 
-def write_synthetic_scene(root: str, split: str, scene_id: str, scene: Dict[str, np.ndarray]) -> None:
+def write_synthetic_scene(root: str, split: str, scene_id: str,
+                          scene: Dict[str, np.ndarray]) -> None:
     """Write one scene (from :func:`make_synthetic_scene`) in both layouts under root."""
     os.makedirs(osp.join(root, DET_DIR), exist_ok=True)
     os.makedirs(osp.join(root, split, scene_id), exist_ok=True)
@@ -398,7 +400,8 @@ def write_synthetic_scenes(root: str,
                 continue
             write_synthetic_scene(root, split, scene_id,
                                   make_synthetic_scene(points_per_scene, seed, index))
-        write_text(osp.join(root, META_DIR, f'scannetv2_{split}.txt'), ''.join(f'{s}\n' for s in ids))
+        write_text(osp.join(root, META_DIR, f'scannetv2_{split}.txt'),
+                   ''.join(f'{s}\n' for s in ids))
 
 
 __all__ = ['make_synthetic_scene', 'write_synthetic_scene', 'write_synthetic_scenes']

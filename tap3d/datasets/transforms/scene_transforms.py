@@ -239,7 +239,8 @@ class RandomRotateZ(BaseTransform):
         theta = float(np.random.uniform(*self.angle))
         c, s = math.cos(theta), math.sin(theta)
         rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]], dtype=np.float32)
-        results['coord'] = ((results['coord'] - self.center) @ rot.T + self.center).astype(np.float32)
+        coord = (results['coord'] - self.center) @ rot.T + self.center
+        results['coord'] = coord.astype(np.float32)
         if results.get('normal') is not None:
             results['normal'] = (results['normal'] @ rot.T).astype(np.float32)
         boxes = _boxes(results)
