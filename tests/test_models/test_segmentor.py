@@ -59,7 +59,7 @@ def test_loss_with_only_ignored_labels_is_zero_not_nan():
 
 
 def test_predict_per_sample_and_full_scene_inverse():
-    model = _model().eval()
+    model = _model(keep_scores=True).eval()
     inputs = _inputs()
     logits = model(inputs, mode='tensor')
     inverse = torch.tensor([0, 0, 3, 1, 2, 3, 3])  # 7 original points -> 4 rows
@@ -71,7 +71,7 @@ def test_predict_per_sample_and_full_scene_inverse():
 
 
 def test_fragment_voting_sums_scores_over_fragments():
-    model = _model(fragment_batch=2).eval()
+    model = _model(fragment_batch=2, keep_scores=True).eval()
     gen = torch.Generator().manual_seed(1)
     scene_feat = torch.randn(5, 4, generator=gen)
     scene_coord = torch.rand(5, 3, generator=gen)
@@ -88,6 +88,11 @@ def test_fragment_voting_sums_scores_over_fragments():
     torch.testing.assert_close(votes, probs * counts[:, None])
     assert torch.equal(out.pred_sem_labels, probs.argmax(1))
     torch.testing.assert_close(out.pred_sem_scores.sum(1), torch.ones(5))
+
+
+def test_scores_are_dropped_unless_asked_for():
+    out = _model().eval()(_inputs(), [BaseDataElement(), BaseDataElement()], mode='predict')
+    assert 'pred_sem_scores' not in out[0] and out[0].pred_sem_labels.shape == (6, )
 
 
 def test_unknown_mode_raises():

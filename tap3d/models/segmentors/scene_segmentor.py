@@ -27,8 +27,8 @@ class SceneSegmentor(BaseModel):
     - ``'loss'``: ``{'loss_sem_seg': CE}`` against the concatenated
       ``data_sample.gt_sem_labels (N_i,)``; labels equal to ``ignore_index``
       do not count.
-    - ``'predict'``: sets ``pred_sem_labels (N_i,)`` and ``pred_sem_scores (N_i, K)``
-      (softmax) on each data sample, over:
+    - ``'predict'``: sets ``pred_sem_labels (N_i,)`` (and, with ``keep_scores``,
+      ``pred_sem_scores (N_i, K)``, softmax) on each data sample, over:
 
       * the input points, by default;
       * the full scene, when the data sample carries ``inverse (N_full,)``
@@ -48,6 +48,8 @@ class SceneSegmentor(BaseModel):
         loss_weight: weight of the CE term.
         class_weight: optional per-class CE weights (K,).
         fragment_batch: fragments run together in one forward when voting.
+        keep_scores: also store per-point class scores on the predictions (large
+            for full scenes, so off by default).
         data_preprocessor: usually ``PointDataPreprocessor(batch_mode='offset')``.
         init_cfg: mmengine init config.
     """
@@ -59,6 +61,7 @@ class SceneSegmentor(BaseModel):
                  loss_weight: float = 1.0,
                  class_weight: Optional[Sequence[float]] = None,
                  fragment_batch: int = 4,
+                 keep_scores: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         if data_preprocessor is None:
@@ -79,6 +82,7 @@ class SceneSegmentor(BaseModel):
         else:
             self.class_weight = None
         self.fragment_batch = fragment_batch
+        self.keep_scores = keep_scores
 
     def _logits(self, inputs: Dict[str, torch.Tensor]) -> torch.Tensor:
         """inputs (offset form) -> logits (ΣN, K)."""
@@ -124,7 +128,8 @@ class SceneSegmentor(BaseModel):
             inverse = getattr(sample, 'inverse', None)
             if inverse is not None:
                 score = score[inverse.to(score.device).long()]
-            sample.pred_sem_scores = score
+            if self.keep_scores:
+                sample.pred_sem_scores = score
             sample.pred_sem_labels = score.argmax(dim=1)
         return data_samples
 
@@ -171,7 +176,8 @@ class SceneSegmentor(BaseModel):
             if len(fragments) == 0:
                 raise ValueError('SceneSegmentor: a test sample has no fragments')
             votes = self.vote_fragments(fragments, self._scene_size(sample, fragments))
-            sample.pred_sem_scores = votes / votes.sum(dim=1, keepdim=True).clamp(min=1e-12)
+            if self.keep_scores:
+                sample.pred_sem_scores = votes / votes.sum(dim=1, keepdim=True).clamp(min=1e-12)
             sample.pred_sem_labels = votes.argmax(dim=1)
         return data_samples
 
