@@ -1,4 +1,5 @@
 from .seg_metric import SegMetric
 from .det_metric import DetMetric
 from .accuracy import ClsMetric
-__all__ = ['SegMetric', 'DetMetric', 'ClsMetric']
+from .view_metric import ViewMetric
+__all__ = ['SegMetric', 'DetMetric', 'ClsMetric', 'ViewMetric']

@@ -3,4 +3,5 @@ from .detr3d_encoder import ThreeDETREncoder
 from .pointnet2 import PointNet2
 from .dgcnn import DGCNN
 from .point_transformer import StandardPointTransformer
-__all__ = ['PointTransformerV2', 'ThreeDETREncoder', 'PointNet2', 'DGCNN', 'StandardPointTransformer']
+from .pointmlp import PointMLP
+__all__ = ['PointTransformerV2', 'ThreeDETREncoder', 'PointNet2', 'DGCNN', 'StandardPointTransformer', 'PointMLP']

@@ -1,4 +1,6 @@
 from .seg_head import SegHead
 from .detr3d_head import ThreeDETRHead
 from .cls_head import ClsHead
-__all__ = ['SegHead', 'ThreeDETRHead', 'ClsHead']
+from .tap_generator import ViewGenerator
+from .tap_head import TAPHead
+__all__ = ['SegHead', 'ThreeDETRHead', 'ClsHead', 'TAPHead', 'ViewGenerator']

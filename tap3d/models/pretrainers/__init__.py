@@ -1,1 +1,4 @@
-__all__ = []
+"""Pre-training wrappers."""
+from .tap import TAPPretrainer
+
+__all__ = ['TAPPretrainer']
