@@ -99,3 +99,13 @@ def test_write_both_layouts_and_resume(tmp_path):
     np.testing.assert_array_equal(
         np.load(osp.join(det, 'scene0001_00_vert.npy'))[:, :3],
         make_synthetic_scene(N, 0, 1)['coord'])
+
+
+def test_many_layouts_are_valid_and_cover_every_class():
+    seen = set()
+    for index in range(60):
+        s = make_synthetic_scene(600, seed=0, index=index)
+        assert s['coord'].shape == (600, 3) and np.isfinite(s['coord']).all()
+        assert len(s['bbox']) >= 1 and np.all(s['bbox'][:, 3:6] > 0)
+        seen |= set(s['bbox'][:, 6].astype(int).tolist())
+    assert seen == set(DET_NYU40_IDS)
