@@ -6,8 +6,9 @@ import torch
 
 from tap3d.datasets.transforms.scene_transforms import (
     BuildSceneFeat, CenterShift, ChromaticAutoContrast, ChromaticJitter, ChromaticTranslation,
-    GridSample, NormalizeColor, PackSceneInputs, PointSubsample, RandomCuboidCrop, RandomFlip,
-    RandomJitter3D, RandomRotateZ, RandomScale3D, RenderSceneViews, SphereCrop)
+    ElasticDistortion, GridSample, NormalizeColor, PackSceneInputs, PointSubsample,
+    RandomCuboidCrop, RandomDropout, RandomFlip, RandomJitter3D, RandomRotateZ, RandomScale3D,
+    RandomTilt, RenderSceneViews, ShuffleScenePoints, SphereCrop, rotate_aligned_boxes)
 from tap3d.registry import TRANSFORMS
 
 
@@ -47,7 +48,8 @@ def test_everything_is_registered():
     for name in ('GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomScale3D', 'RandomFlip',
                  'RandomJitter3D', 'ChromaticAutoContrast', 'ChromaticTranslation',
                  'ChromaticJitter', 'NormalizeColor', 'CenterShift', 'RandomCuboidCrop',
-                 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews', 'PackSceneInputs'):
+                 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews', 'PackSceneInputs',
+                 'RandomTilt', 'RandomDropout', 'ElasticDistortion', 'ShuffleScenePoints'):
         assert TRANSFORMS.get(name) is not None, name
 
 
@@ -341,3 +343,50 @@ def test_grid_sample_inverse_maps_every_point_to_its_voxel():
         SphereCrop(point_max=3)(out)
     with pytest.raises(ValueError, match='both become gt_sem_labels'):
         PackSceneInputs(data_keys=('segment', 'origin_segment'))
+
+
+def test_tilt_refits_boxes_in_3d():
+    np.random.seed(0)
+    r, _ = _scene_with_boxes()
+    before = np.array(r['coord'])
+    out = RandomTilt(max_angle=0.2, p=1.0)(r)
+    assert not np.allclose(out['coord'], before)
+    # distances to the origin are kept: a rotation
+    np.testing.assert_allclose(np.linalg.norm(out['coord'], axis=1),
+                               np.linalg.norm(before, axis=1), rtol=1e-5)
+    assert all(_points_in_their_boxes(out))
+    # the re-fit equals the hull of the rotated corners
+    rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    box = np.array([[1.0, 2.0, 3.0, 0.4, 1.0, 2.0]])
+    np.testing.assert_allclose(rotate_aligned_boxes(box, rot), [[-2.0, 1.0, 3.0, 1.0, 0.4, 2.0]])
+
+
+def test_dropout_and_shuffle_index_every_key():
+    np.random.seed(0)
+    r = _scene(1000)
+    orig = r['coord'].copy()
+    out = RandomDropout(dropout_ratio=0.3, p=1.0)(dict(r))
+    assert len(out['coord']) == 700 and len(np.unique(out['segment'])) == 700
+    np.testing.assert_array_equal(out['coord'], orig[out['segment']])
+    assert len(RandomDropout(p=0.0)(dict(r))['coord']) == 1000
+    out = ShuffleScenePoints()(dict(r))
+    assert sorted(out['segment'].tolist()) == list(range(1000))
+    assert not np.array_equal(out['segment'], np.arange(1000))
+    np.testing.assert_array_equal(out['coord'], orig[out['segment']])
+
+
+def test_elastic_distortion_is_smooth_and_bounded():
+    np.random.seed(0)
+    r = _scene(3000)
+    before = r['coord'].astype(np.float64)
+    out = ElasticDistortion(distortion_params=((0.2, 0.4), ), p=1.0)(dict(r))
+    shift = out['coord'] - before
+    assert 0 < np.abs(shift).max() < 0.4
+    # smooth: near points move alike, far points differently
+    d = np.linalg.norm(before[:300, None] - before[None], axis=-1)  # (300, 3000)
+    near = (d < 0.15) & (d > 0)
+    far = d > 2.0
+    diff = np.linalg.norm(shift[:300, None] - shift[None], axis=-1)
+    assert near.sum() > 50
+    assert diff[near].mean() < 0.5 * diff[far].mean()
+    assert ElasticDistortion(p=0.0)(dict(r))['coord'] is r['coord']

@@ -1,20 +1,24 @@
 # ScanNetV2 semantic segmentation, Pointcept layout (20 classes, -1 = ignore).
-# PTv2's ScanNet pipeline: rotation about z, scaling, flips, jitter and chromatic
-# augmentation, 2 cm grid sampling, a sphere crop of at most 100k points, and
-# xyz + rgb + normal (9 channels) as input. Validation grid-samples once and scores
+# PTv2's ScanNet pipeline (Pointcept's semseg-pt-v2m2-0-base): random dropout,
+# rotation about z, small tilts, scaling, flips, jitter, elastic distortion and
+# chromatic augmentation, 2 cm grid sampling, a sphere crop of at most 100k points,
+# and xyz + rgb + normal (9 channels) as input. Validation grid-samples once and scores
 # every original point through the inverse map; testing keeps every point and votes
 # over all grid-sampling fragments (GridSample mode='test'), summed by SceneSegmentor.
-# Pointcept's small x/y tilts, random dropout and elastic distortion are not part of
-# this pipeline.
+# Not reproduced: Pointcept's point-cloud mixing of two scenes in a batch (mix_prob
+# 0.8) and its rotation/scale test-time augmentation.
 dataset_type = 'ScanNetSegDataset'
 data_root = 'data/scannet'
 
 train_pipeline = [
     dict(type='CenterShift', apply_z=True),
+    dict(type='RandomDropout', dropout_ratio=0.2, p=0.2),
     dict(type='RandomRotateZ', angle=(-3.141592653589793, 3.141592653589793), p=0.5),
+    dict(type='RandomTilt', max_angle=3.141592653589793 / 64, p=0.5),
     dict(type='RandomScale3D', scale=(0.9, 1.1)),
     dict(type='RandomFlip', p=0.5, axes=(0, 1)),
     dict(type='RandomJitter3D', sigma=0.005, clip=0.02),
+    dict(type='ElasticDistortion', distortion_params=((0.2, 0.4), (0.8, 1.6))),
     dict(type='ChromaticAutoContrast', p=0.2, blend_factor=None),
     dict(type='ChromaticTranslation', p=0.95, ratio=0.05),
     dict(type='ChromaticJitter', p=0.95, std=0.05),
@@ -22,6 +26,7 @@ train_pipeline = [
     dict(type='SphereCrop', point_max=100000, mode='random'),
     dict(type='CenterShift', apply_z=False),
     dict(type='NormalizeColor'),
+    dict(type='ShuffleScenePoints'),
     dict(type='BuildSceneFeat', keys=('coord', 'color', 'normal')),
     dict(type='PackSceneInputs', input_keys=('coord', 'feat'), data_keys=('segment', )),
 ]

@@ -8,10 +8,13 @@ grid_size = 0.05
 
 train_pipeline = [
     dict(type='CenterShift', apply_z=True),
+    dict(type='RandomDropout', dropout_ratio=0.2, p=0.2),
     dict(type='RandomRotateZ', angle=(-3.141592653589793, 3.141592653589793), p=0.5),
+    dict(type='RandomTilt', max_angle=3.141592653589793 / 64, p=0.5),
     dict(type='RandomScale3D', scale=(0.9, 1.1)),
     dict(type='RandomFlip', p=0.5, axes=(0, 1)),
     dict(type='RandomJitter3D', sigma=0.005, clip=0.02),
+    dict(type='ElasticDistortion', distortion_params=((0.2, 0.4), (0.8, 1.6))),
     dict(type='ChromaticAutoContrast', p=0.2, blend_factor=None),
     dict(type='ChromaticTranslation', p=0.95, ratio=0.05),
     dict(type='ChromaticJitter', p=0.95, std=0.05),
@@ -19,6 +22,7 @@ train_pipeline = [
     dict(type='SphereCrop', point_max=6000, mode='random'),
     dict(type='CenterShift', apply_z=False),
     dict(type='NormalizeColor'),
+    dict(type='ShuffleScenePoints'),
     dict(type='BuildSceneFeat', keys=('coord', 'color', 'normal')),
     dict(type='PackSceneInputs', input_keys=('coord', 'feat'), data_keys=('segment', )),
 ]

@@ -5,10 +5,11 @@ from .point_transforms import (PER_POINT_KEYS, AddHeight, BuildFeats, NormalizeP
                                RandomScaleTranslate, ShufflePoints, farthest_point_sample,
                                index_per_point)
 from .scene_transforms import (BuildSceneFeat, CenterShift, ChromaticAutoContrast,
-                               ChromaticJitter, ChromaticTranslation, GridSample,
-                               NormalizeColor, PackSceneInputs, PointSubsample,
-                               RandomCuboidCrop, RandomFlip, RandomJitter3D, RandomRotateZ,
-                               RandomScale3D, RenderSceneViews, SceneFragments, SphereCrop)
+                               ChromaticJitter, ChromaticTranslation, ElasticDistortion,
+                               GridSample, NormalizeColor, PackSceneInputs, PointSubsample,
+                               RandomCuboidCrop, RandomDropout, RandomFlip, RandomJitter3D,
+                               RandomRotateZ, RandomScale3D, RandomTilt, RenderSceneViews,
+                               SceneFragments, ShuffleScenePoints, SphereCrop)
 
 __all__ = [
     'PER_POINT_KEYS', 'index_per_point', 'farthest_point_sample', 'PointSample',
@@ -17,5 +18,6 @@ __all__ = [
     'GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomScale3D', 'RandomFlip', 'RandomJitter3D',
     'ChromaticAutoContrast', 'ChromaticTranslation', 'ChromaticJitter', 'NormalizeColor',
     'CenterShift', 'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews',
-    'PackSceneInputs', 'SceneFragments'
+    'PackSceneInputs', 'SceneFragments', 'RandomTilt', 'RandomDropout', 'ElasticDistortion',
+    'ShuffleScenePoints'
 ]

@@ -27,7 +27,9 @@ from mmengine.structures import BaseDataElement
 from tap3d.registry import TRANSFORMS
 
 __all__ = [
-    'SCENE_POINT_KEYS', 'index_scene_points', 'GridSample', 'SphereCrop', 'RandomRotateZ',
+    'SCENE_POINT_KEYS', 'index_scene_points', 'rotate_aligned_boxes', 'rotate_aligned_boxes_z',
+    'voxel_keys', 'GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomTilt', 'RandomDropout',
+    'ElasticDistortion', 'ShuffleScenePoints',
     'RandomScale3D', 'RandomFlip', 'RandomJitter3D', 'ChromaticAutoContrast',
     'ChromaticTranslation', 'ChromaticJitter', 'NormalizeColor', 'CenterShift',
     'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews',
@@ -336,6 +338,142 @@ class RandomJitter3D(BaseTransform):
         noise = np.clip(self.sigma * np.random.randn(*coord.shape), -self.clip, self.clip)
         results['coord'] = (coord + noise).astype(np.float32)
         return results
+
+
+def rotate_aligned_boxes(boxes: np.ndarray, rot: np.ndarray) -> np.ndarray:
+    """Rotate axis-aligned boxes about the origin and re-fit them.
+
+    Args:
+        boxes: (K, 6) ``cx cy cz dx dy dz``.
+        rot: (3, 3) rotation applied as ``p' = rot @ p``.
+
+    Returns:
+        (K, 6) the axis-aligned boxes enclosing the rotated ones: centres
+        ``rot @ c``, sizes ``|rot| @ d``.
+    """
+    out = np.empty_like(boxes)
+    out[:, :3] = boxes[:, :3] @ rot.T
+    out[:, 3:6] = boxes[:, 3:6] @ np.abs(rot).T
+    return out
+
+
+@TRANSFORMS.register_module()
+class RandomTilt(BaseTransform):
+    """Small random rotations about the x and the y axis (Pointcept: ±pi/64, p=0.5 each).
+
+    Rotates about the origin; normals turn with the points; boxes are re-fitted.
+
+    Args:
+        max_angle: largest tilt in radians.
+        p: probability of tilting about each of the two axes.
+    """
+
+    def __init__(self, max_angle: float = math.pi / 64, p: float = 0.5) -> None:
+        self.max_angle, self.p = max_angle, p
+
+    def transform(self, results: dict) -> dict:
+        rot = np.eye(3)
+        for axis in (0, 1):
+            if np.random.rand() >= self.p:
+                continue
+            a = np.random.uniform(-self.max_angle, self.max_angle)
+            c, s = math.cos(a), math.sin(a)
+            i, j = [k for k in range(3) if k != axis]
+            r = np.eye(3)
+            r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
+            rot = r @ rot
+        results['coord'] = (results['coord'] @ rot.T).astype(np.float32)
+        if results.get('normal') is not None:
+            results['normal'] = (results['normal'] @ rot.T).astype(np.float32)
+        boxes = _boxes(results)
+        if boxes is not None and len(boxes):
+            results['gt_bboxes_3d'] = rotate_aligned_boxes(boxes, rot).astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(max_angle={self.max_angle}, p={self.p})'
+
+
+@TRANSFORMS.register_module()
+class RandomDropout(BaseTransform):
+    """With probability ``p``, drop a random ``dropout_ratio`` of the points.
+
+    Pointcept's ScanNet recipe uses ``dropout_ratio=0.2, p=0.2``.
+    """
+
+    def __init__(self, dropout_ratio: float = 0.2, p: float = 0.2) -> None:
+        if not 0 <= dropout_ratio < 1:
+            raise ValueError(f'RandomDropout dropout_ratio must be in [0, 1), got {dropout_ratio}')
+        self.dropout_ratio, self.p = dropout_ratio, p
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.p:
+            return results
+        n = len(results['coord'])
+        keep = max(1, int(n * (1 - self.dropout_ratio)))
+        index = np.sort(np.random.choice(n, keep, replace=False))
+        return index_scene_points(results, index)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(dropout_ratio={self.dropout_ratio}, p={self.p})'
+
+
+@TRANSFORMS.register_module()
+class ElasticDistortion(BaseTransform):
+    """Smooth random displacement field (Pointcept's ElasticDistortion).
+
+    For each ``(granularity, magnitude)``: Gaussian noise on a grid of cell
+    ``granularity`` metres is smoothed (three-tap box filter, twice per axis),
+    interpolated trilinearly at every point and added times ``magnitude``. Applied
+    with probability ``p``. Boxes are not moved, so use it for segmentation only.
+
+    Args:
+        distortion_params: sequence of (granularity, magnitude).
+        p: probability of distorting at all.
+    """
+
+    def __init__(self, distortion_params: Sequence[Sequence[float]] = ((0.2, 0.4), (0.8, 1.6)),
+                 p: float = 0.95) -> None:
+        self.distortion_params = tuple(tuple(x) for x in distortion_params)
+        self.p = p
+
+    @staticmethod
+    def distort(coord: np.ndarray, granularity: float, magnitude: float) -> np.ndarray:
+        """(N, 3) coord -> (N, 3) coord plus one smooth random displacement field."""
+        from scipy.interpolate import RegularGridInterpolator
+        from scipy.ndimage import uniform_filter1d
+
+        lo = coord.min(0)
+        dims = ((coord - lo).max(0) // granularity).astype(int) + 3
+        noise = np.random.randn(*dims, 3).astype(np.float32)
+        for _ in range(2):
+            for axis in range(3):
+                noise = uniform_filter1d(noise, size=3, axis=axis, mode='constant')
+        axes = [np.linspace(lo[d] - granularity, lo[d] + granularity * (dims[d] - 2), dims[d])
+                for d in range(3)]
+        field = RegularGridInterpolator(axes, noise, bounds_error=False, fill_value=0.0)
+        return coord + field(coord) * magnitude
+
+    def transform(self, results: dict) -> dict:
+        if np.random.rand() >= self.p:
+            return results
+        coord = np.asarray(results['coord'], dtype=np.float64)
+        for granularity, magnitude in self.distortion_params:
+            coord = self.distort(coord, granularity, magnitude)
+        results['coord'] = coord.astype(np.float32)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(distortion_params={self.distortion_params}, '
+                f'p={self.p})')
+
+
+@TRANSFORMS.register_module()
+class ShuffleScenePoints(BaseTransform):
+    """Randomly permute the points (and every per-point key)."""
+
+    def transform(self, results: dict) -> dict:
+        return index_scene_points(results, np.random.permutation(len(results['coord'])))
 
 
 @TRANSFORMS.register_module()
