@@ -119,7 +119,8 @@ def test_grid_pool_clusters_stay_within_their_sample():
     assert p_feat.shape == (p_coord.shape[0], 8)
     assert int(p_offset[-1]) == p_coord.shape[0]
     batch = torch.repeat_interleave(torch.arange(2), torch.tensor([30, 20]))
-    p_batch = torch.repeat_interleave(torch.arange(2), torch.diff(p_offset, prepend=p_offset.new_zeros(1)))
+    p_sizes = torch.diff(p_offset, prepend=p_offset.new_zeros(1))
+    p_batch = torch.repeat_interleave(torch.arange(2), p_sizes)
     # every point maps to a voxel of its own sample, and every voxel is used
     assert torch.equal(p_batch[cluster], batch)
     assert torch.equal(torch.unique(cluster), torch.arange(p_coord.shape[0]))
