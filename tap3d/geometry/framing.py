@@ -80,6 +80,13 @@ def camera_points(points: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor
     return torch.einsum('bnc,bvdc->bvnd', points.to(dtype), rotations.to(dtype))
 
 
+def _plane_points(points: torch.Tensor, rotations: torch.Tensor) -> torch.Tensor:
+    """(B, V, N, 2) image-plane coordinates (x_cam, y_cam); skips z_cam."""
+    _check_points_rotations(points, rotations, 'compute_framing')
+    dtype = _work_dtype(points, rotations)
+    return torch.einsum('bnc,bvdc->bvnd', points.to(dtype), rotations[:, :, :2].to(dtype))
+
+
 def compute_framing(points: torch.Tensor,
                     rotations: torch.Tensor,
                     img_size: int = 224,
@@ -103,7 +110,7 @@ def compute_framing(points: torch.Tensor,
             ``u = (0, 0)``.
     """
     _check_frame_sizes(img_size, obj_size)
-    q = camera_points(points, rotations)[..., :2]  # (B, V, N, 2)
+    q = _plane_points(points, rotations)  # (B, V, N, 2)
     if mask is not None:
         if mask.shape != points.shape[:2]:
             raise ValueError(f'compute_framing: mask must be (B, N) = {tuple(points.shape[:2])}, '
@@ -152,7 +159,7 @@ def project_points(points: torch.Tensor, rotations: torch.Tensor, s: torch.Tenso
         (B, V, N, 2) coordinates (row, col); pixel ``(i, j)`` covers
         ``[i, i+1) x [j, j+1)``.
     """
-    q = camera_points(points, rotations)[..., :2]
+    q = _plane_points(points, rotations)
     return (q - b.to(q.dtype).unsqueeze(2)) / s.to(q.dtype)[..., None, None]
 
 

@@ -110,9 +110,9 @@ def test_nearer_face_occludes_farther_one(near_first):
 def test_tensor_and_numpy_inputs_and_small_chunks_agree():
     vertices, faces = _random_mesh('ico', 3)
     rot = fixed_view_rotations(2)
-    ref = render_mesh(vertices, faces, rot, vertices)
+    ref = render_mesh(vertices, faces, rot, vertices, img_size=96, obj_size=80)
     out = render_mesh(torch.from_numpy(vertices), torch.from_numpy(faces), rot,
-                      torch.from_numpy(vertices), max_fragments=1000)
+                      torch.from_numpy(vertices), img_size=96, obj_size=80, max_fragments=4000)
     assert torch.equal(ref, out)
 
 
