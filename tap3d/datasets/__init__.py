@@ -7,4 +7,5 @@ from .modelnet40 import ModelNet40Dataset
 from .modelnet_fewshot import ModelNetFewShotDataset
 from .scannet_det import ScanNetDetDataset
 from .scannet_seg import ScanNetSegDataset
-__all__ = ['transforms', 'ShapeNet55Dataset', 'check_shapenet55_root', 'ScanObjectNNDataset', 'ModelNet40Dataset', 'ModelNetFewShotDataset', 'ScanNetDetDataset', 'ScanNetSegDataset']
+from .shapenet_part import ShapeNetPartDataset
+__all__ = ['transforms', 'ShapeNet55Dataset', 'check_shapenet55_root', 'ScanObjectNNDataset', 'ModelNet40Dataset', 'ModelNetFewShotDataset', 'ScanNetDetDataset', 'ScanNetSegDataset', 'ShapeNetPartDataset']
