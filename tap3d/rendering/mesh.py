@@ -23,6 +23,9 @@ __all__ = ['render_mesh', 'load_mesh', 'sample_surface_points', 'closed_mesh_ori
 
 Array = Union[np.ndarray, torch.Tensor]
 
+# (view, face) pairs set up at once; about 250 bytes each at the peak.
+_MAX_PAIRS = 1 << 21
+
 
 def _import_trimesh():
     try:
@@ -184,28 +187,38 @@ def render_mesh(vertices: Array,
 
     tri_v = verts[tris]  # (F, 3, 3)
     normals = torch.linalg.cross(tri_v[:, 1] - tri_v[:, 0], tri_v[:, 2] - tri_v[:, 0])  # (F, 3)
-    facing = normals @ rot[:, 2].T  # (F, K): > 0 when the winding normal faces the camera
     orientation = 0
     if cull_backfaces is None:
         orientation = closed_mesh_orientation(verts, tris) if nf else 0
     elif cull_backfaces:
         orientation = 1
-    if orientation:
-        face, view = (facing * orientation > 0).nonzero().unbind(1)
-    else:
-        pair = torch.arange(k * nf, device=rot.device)
-        view = torch.div(pair, max(nf, 1), rounding_mode='floor')
-        face = pair - view * nf
 
     cam = torch.einsum('kdc,vc->dkv', rot, verts)  # (3, K, V)
     u = (cam[:2] - b.T[:, :, None]) / s[None, :, None]  # (2, K, V) pixel (row, col)
     # distance from the camera, which looks along -z_cam
     dist = normalize_depth(-cam[2])
-    per_vertex = torch.cat([u, dist[None]]).reshape(3, k * nv)
-    corner = view * nv + tris[face].T  # (3 corners, T) columns of per_vertex
-    values = per_vertex[:, corner]  # (3 quantities, 3 corners, T)
-    soa = torch.cat([values[:2].transpose(0, 1).reshape(6, -1), values[2]])
-    face_ids = rasterize_soa(soa, view, face, k, img_size, img_size, max_fragments)
+    per_vertex = torch.cat([u, dist[None]])  # (3, K, V)
+
+    # views in chunks of about _MAX_PAIRS (view, face) pairs bound the memory
+    # of the per-triangle set-up for large meshes
+    chunk = max(1, _MAX_PAIRS // max(nf, 1))
+    face_ids = []
+    for v0 in range(0, k, chunk):
+        kc = min(chunk, k - v0)
+        if orientation:
+            # > 0 when the outward normal faces the camera
+            facing = normals @ rot[v0:v0 + kc, 2].T * orientation  # (F, Kc)
+            face, view = (facing > 0).nonzero().unbind(1)
+        else:
+            pair = torch.arange(kc * nf, device=rot.device)
+            view = torch.div(pair, max(nf, 1), rounding_mode='floor')
+            face = pair - view * nf
+        vals = per_vertex[:, v0:v0 + kc].reshape(3, kc * nv)
+        corner = view * nv + tris[face].T  # (3 corners, T) columns of vals
+        values = vals[:, corner]  # (3 quantities, 3 corners, T)
+        soa = torch.cat([values[:2].transpose(0, 1).reshape(6, -1), values[2]])
+        face_ids.append(rasterize_soa(soa, view, face, kc, img_size, img_size, max_fragments))
+    face_ids = torch.cat(face_ids)
 
     hit = face_ids >= 0
     if nf:

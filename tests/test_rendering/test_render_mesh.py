@@ -107,10 +107,13 @@ def test_nearer_face_occludes_farther_one(near_first):
     assert near_pixels > 0.15 * (img < 255).sum()
 
 
-def test_tensor_and_numpy_inputs_and_small_chunks_agree():
+def test_tensor_and_numpy_inputs_and_small_chunks_agree(monkeypatch):
+    import tap3d.rendering.mesh as mesh_module
     vertices, faces = _random_mesh('ico', 3)
-    rot = fixed_view_rotations(2)
+    rot = fixed_view_rotations(3)
     ref = render_mesh(vertices, faces, rot, vertices, img_size=96, obj_size=80)
+    # one view per set-up chunk, and small rasteriser chunks
+    monkeypatch.setattr(mesh_module, '_MAX_PAIRS', len(faces))
     out = render_mesh(torch.from_numpy(vertices), torch.from_numpy(faces), rot,
                       torch.from_numpy(vertices), img_size=96, obj_size=80, max_fragments=4000)
     assert torch.equal(ref, out)
