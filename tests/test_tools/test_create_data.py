@@ -98,3 +98,26 @@ def test_shapenet55_views_from_meshes(tmp_path):
     proc = _run('shapenet55-views', '--meshes', str(tmp_path / 'meshes'), '--out', out,
                 '--splits-file', str(splits), '--workers', '1')
     assert '2 already complete' in proc.stdout
+
+
+def test_browse_dataset_writes_aligned_sheets(world, tmp_path):
+    from PIL import Image
+    sys.path.insert(0, osp.join(REPO, 'tools', 'misc'))
+    import browse_dataset
+    out, _ = world
+    cfg = osp.join(REPO, 'configs', '_base_', 'datasets', 'synthetic_shapenet55_tap.py')
+    dst = str(tmp_path / 'browse')
+    assert browse_dataset.main([cfg, '--output-dir', dst, '--num', '2', '--cfg-options',
+                                f'train_dataloader.dataset.data_root={out}/ShapeNet55']) == 0
+    assert sorted(os.listdir(dst)) == ['overview.png', 'sample_00000.png', 'sample_00001.png']
+    sheet = np.asarray(Image.open(osp.join(dst, 'sample_00001.png')).convert('RGB'))
+    # title bar 18 px, then 224 px of projected points over 224 px of views, 6 columns
+    assert sheet.shape == (18 + 2 * 224 + 3, 6 * 224, 3)
+    points_row = (sheet[18:242] < 250).any(-1)
+    views_row = (sheet[242:466] < 250).any(-1)
+    for col in range(6):
+        a = points_row[:, col * 224:(col + 1) * 224]
+        b = views_row[:, col * 224:(col + 1) * 224]
+        rows_a, rows_b = np.nonzero(a.any(1))[0], np.nonzero(b.any(1))[0]
+        # same vertical extent of the object in both rows, within the 10% scaling
+        assert abs(rows_a.min() - rows_b.min()) < 25 and abs(rows_a.max() - rows_b.max()) < 25

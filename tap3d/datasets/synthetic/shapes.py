@@ -72,9 +72,9 @@ def _torus(major, minor, center=(0, 0, 0), axis='z'):
     return _move(_align_z_to(mesh, axis), center)
 
 
-def _keep_above(mesh, z0: float):
-    """The faces of ``mesh`` whose vertices all lie at z >= z0 (no capping)."""
-    keep = (mesh.vertices[mesh.faces][:, :, 2] >= z0 - 1e-9).all(axis=1)
+def _keep_above(mesh, z0: float, axis: int = 2):
+    """The faces of ``mesh`` whose vertices all lie at coordinate ``axis`` >= z0 (no capping)."""
+    keep = (mesh.vertices[mesh.faces][:, :, axis] >= z0 - 1e-9).all(axis=1)
     part = mesh.submesh([np.nonzero(keep)[0]], append=True)
     return part
 
@@ -175,7 +175,10 @@ def build_mug(rng) -> Pieces:
     body = _trimesh().creation.annulus(r_min=r * .85, r_max=r, height=h, sections=32)
     body.apply_translation((0, 0, h / 2))
     bottom = _cyl(r, .06, (0, 0, .03))
-    handle = _torus(h * .28, .06, (r + h * .18, 0, h / 2), axis='y')
+    # the outer part of a ring; its cut ends sit inside the wall, not in the cup
+    ring_r = h * .28
+    handle = _keep_above(_torus(ring_r, .06, (r + ring_r * .55, 0, h / 2), axis='y'),
+                         r * .92, axis=0)
     return [(body, 0), (bottom, 0), (handle, 1)]
 
 
