@@ -455,11 +455,15 @@ def write_synthetic_objects(root: str = 'data/synthetic', tiny: bool = False,
         'modelnet40': (write_synthetic_modelnet40, 'ModelNet40'),
         'shapenetpart': (write_synthetic_shapenetpart, 'ShapeNetPart'),
     }
+    # Starting worker processes costs seconds each; only rendering and the
+    # 10000-line text files are slow enough to repay it.
+    parallel = {'shapenet55', 'modelnet40'}
     summary = {}
     for name in datasets:
         if name not in writers:
             raise KeyError(f'unknown synthetic dataset {name!r}; known: {sorted(writers)}')
         fn, folder = writers[name]
-        summary[name] = fn(osp.join(root, folder), seed=seed, workers=workers,
+        summary[name] = fn(osp.join(root, folder), seed=seed,
+                           workers=workers if name in parallel else 1,
                            progress=progress, **sizes[name])
     return summary
