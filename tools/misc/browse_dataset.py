@@ -110,6 +110,7 @@ def parse_args(argv=None):
     parser.add_argument('--split', choices=('train', 'val', 'test'), default='train')
     parser.add_argument('--thumb-size', type=int, default=224, help='side of each tile')
     parser.add_argument('--stride', type=int, default=1, help='take every k-th sample')
+    parser.add_argument('--indices', type=int, nargs='+', help='exact sample indices')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='key=value overrides of the config')
@@ -133,7 +134,7 @@ def main(argv=None) -> int:
     names = _synthetic_names(getattr(dataset, 'data_root', None))
     os.makedirs(args.output_dir, exist_ok=True)
     sheets = []
-    indices = list(range(0, len(dataset), args.stride))[:args.num]
+    indices = args.indices or list(range(0, len(dataset), args.stride))[:args.num]
     for k, idx in enumerate(indices):
         sample = dataset[idx]
         sheet = make_sheet(sample, f'#{idx}  {_label_text(sample, names)}', args.thumb_size)
