@@ -17,7 +17,7 @@ import torch
 from tap3d.geometry import compute_framing
 from .rasterize import rasterize_soa
 from .zbuffer import normalize_depth
-from .shading import MESH_ALBEDO, lambert, to_uint8
+from .shading import BACKGROUND, MESH_ALBEDO, foreground_uint8, lambert_faces
 
 __all__ = ['render_mesh', 'load_mesh', 'sample_surface_points', 'closed_mesh_orientation']
 
@@ -221,10 +221,11 @@ def render_mesh(vertices: Array,
     face_ids = torch.cat(face_ids)
 
     hit = face_ids >= 0
+    # shade each (view, face) once, then look the grey levels up per pixel
+    face_grey = torch.zeros(k, max(nf, 1), dtype=torch.uint8, device=rot.device)
     if nf:
-        intensity = albedo * lambert(torch.einsum('fc,kdc->kfd', normals, rot))  # (K, F)
-        grey = torch.gather(intensity, 1, face_ids.clamp_min(0).view(k, -1)).view(face_ids.shape)
-    else:
-        grey = torch.zeros(face_ids.shape, device=rot.device)
-    # shade one grey channel, then repeat it: the render is RGB like MVCNN's
-    return to_uint8(grey.unsqueeze(-1), hit).expand(-1, -1, -1, 3).contiguous()
+        face_grey = foreground_uint8(albedo * lambert_faces(normals, rot))
+    grey = torch.gather(face_grey, 1, face_ids.clamp_min(0).view(k, -1)).view(face_ids.shape)
+    grey = torch.where(hit, grey, BACKGROUND)
+    # one grey channel repeated: the render is RGB like MVCNN's
+    return grey.unsqueeze(-1).expand(-1, -1, -1, 3).contiguous()
