@@ -7,9 +7,10 @@ result is the same on every device.
 
 Depth is first mapped into ``[Z_LO, Z_HI]`` (callers do this per view), which
 leaves head-room for tiny extrapolation at triangle edges; a depth of 1 marks
-a miss. The key is ``int64(float32(depth) * 2**61) | id``: a float32 in
-[0.25, 1] has 24 significant bits, so the product's low 36 bits are zero and
-hold the id, and float rounding is monotone, so depth order survives.
+a miss. The key is ``int64(float32(depth) * 2**61) | id``: a float32 at or
+above 1/64 has 24 significant bits, so the product's low 32 bits are zero
+and hold the id (the head-room below Z_LO keeps this true for extrapolated
+depths), and float rounding is monotone, so depth order survives.
 """
 import torch
 
@@ -18,7 +19,7 @@ __all__ = ['Z_LO', 'Z_HI', 'MISS_DEPTH', 'ID_BITS', 'new_buffer', 'pack_keys',
 
 Z_LO, Z_HI = 0.25, 0.75
 MISS_DEPTH = 1.0
-ID_BITS = 36
+ID_BITS = 32
 _KEY_SCALE = float(2**61)
 _MISS_KEY = int(_KEY_SCALE)
 

@@ -55,3 +55,14 @@ def test_pixel_centre_rule_and_empty_input():
     assert torch.equal(ids == 0, (i + j + 1) <= 4)
     empty = rasterize_triangles(torch.zeros(3, 0, 3, 2), torch.zeros(3, 0, 3), 5, 7)
     assert empty.shape == (3, 5, 7) and torch.all(empty == -1)
+
+
+def test_keys_keep_ids_intact_slightly_below_the_depth_range():
+    from tap3d.rendering.zbuffer import ID_BITS, pack_keys, resolve_ids
+    # edge extrapolation can push depth a hair below Z_LO; ids must survive
+    depth = torch.tensor([Z_LO - 1e-4, Z_LO, 0.5, Z_HI + 1e-4])
+    ids = torch.tensor([(1 << ID_BITS) - 1, 12345, 0, 7])
+    assert torch.equal(resolve_ids(pack_keys(depth, ids)), ids)
+    # nearer (smaller) depth always gives the smaller key, whatever the ids
+    keys = pack_keys(depth, ids)
+    assert torch.all(keys[1:] > keys[:-1])
