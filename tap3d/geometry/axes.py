@@ -28,7 +28,8 @@ def shapenet_to_zup(points: ArrayLike) -> ArrayLike:
         (..., 3) of the same kind, a new array.
     """
     if points.shape[-1] != 3:
-        raise ValueError(f'shapenet_to_zup: expected (..., 3) coordinates, got {tuple(points.shape)}')
+        raise ValueError('shapenet_to_zup: expected (..., 3) coordinates, '
+                         f'got {tuple(points.shape)}')
     return points[..., list(SHAPENET_TO_ZUP)]
 
 

@@ -206,7 +206,8 @@ def optical_lines(rotations: torch.Tensor,
             object towards the camera; the same for every cell.
     """
     if rotations.dim() != 4 or rotations.shape[-2:] != (3, 3):
-        raise ValueError(f'optical_lines: rotations must be (B, V, 3, 3), got {tuple(rotations.shape)}')
+        raise ValueError('optical_lines: rotations must be (B, V, 3, 3), '
+                         f'got {tuple(rotations.shape)}')
     if s.shape != rotations.shape[:2] or b.shape != rotations.shape[:2] + (2,):
         raise ValueError('optical_lines: s must be (B, V) and b (B, V, 2) matching rotations, got '
                          f'{tuple(s.shape)} and {tuple(b.shape)}')

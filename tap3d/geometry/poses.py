@@ -54,7 +54,8 @@ def rodrigues(angle: Number, axis: torch.Tensor) -> torch.Tensor:
     """
     axis = _as_float_tensor(axis)
     if axis.shape[-1] != 3:
-        raise ValueError(f'rodrigues: axis must have a last dimension of 3, got {tuple(axis.shape)}')
+        raise ValueError('rodrigues: axis must have a last dimension of 3, '
+                         f'got {tuple(axis.shape)}')
     angle = _as_float_tensor(angle, device=axis.device, dtype=axis.dtype)
     norm = axis.norm(dim=-1, keepdim=True)
     if bool((norm == 0).any()):

@@ -16,8 +16,8 @@ import torch
 
 from tap3d.geometry import compute_framing
 from .rasterize import rasterize_soa
-from .zbuffer import normalize_depth
 from .shading import BACKGROUND, MESH_ALBEDO, foreground_uint8, lambert_faces
+from .zbuffer import normalize_depth
 
 __all__ = ['render_mesh', 'load_mesh', 'sample_surface_points', 'closed_mesh_orientation']
 
@@ -174,7 +174,8 @@ def render_mesh(vertices: Array,
     if rot.dim() != 3 or rot.shape[-2:] != (3, 3):
         raise ValueError(f'render_mesh: rotations must be (K, 3, 3), got {tuple(rot.shape)}')
     if verts.dim() != 2 or verts.shape[1] != 3 or len(verts) == 0:
-        raise ValueError(f'render_mesh: vertices must be (V, 3) with V > 0, got {tuple(verts.shape)}')
+        raise ValueError('render_mesh: vertices must be (V, 3) with V > 0, '
+                         f'got {tuple(verts.shape)}')
     if tris.dim() != 2 or tris.shape[1] != 3:
         raise ValueError(f'render_mesh: faces must be (F, 3), got {tuple(tris.shape)}')
     if len(tris) and (int(tris.min()) < 0 or int(tris.max()) >= len(verts)):

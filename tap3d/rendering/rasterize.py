@@ -171,5 +171,6 @@ def _rasterize_group(planes: torch.Tensor, ints: torch.Tensor, rows: int, cols: 
             inside &= (dr[:, None] < p[12]) & (dc[:, None] < p[13])
             # surplus block cells may leave the image; they carry a miss key
             flat.clamp_(0, keys.numel() - 1)
-        key = pack_keys(torch.where(inside, values[3], MISS_DEPTH), ints[1, start:start + per_chunk])
+        depth = torch.where(inside, values[3], MISS_DEPTH)
+        key = pack_keys(depth, ints[1, start:start + per_chunk])
         keys.scatter_reduce_(0, flat.view(-1), key.view(-1), reduce='amin', include_self=True)

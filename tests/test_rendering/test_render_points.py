@@ -40,7 +40,8 @@ def test_radius_covers_a_square_and_nearest_point_wins():
         r, c = pixel_indices(pts[:1][None], torch.eye(3)[None, None], s, b)[0, 0, 0].tolist()
         # the near red point hides the blue one; colour 255 is capped at 254
         assert img[r, c].tolist() == [254, 0, 0]
-        assert torch.all(img[r - 2:r + 3, c - 2:c + 3] == torch.tensor([254, 0, 0], dtype=torch.uint8))
+        red = torch.tensor([254, 0, 0], dtype=torch.uint8)
+        assert torch.all(img[r - 2:r + 3, c - 2:c + 3] == red)
 
 
 def test_float_colors_normals_and_framing_points():
