@@ -3,4 +3,5 @@ from .detr3d_head import ThreeDETRHead
 from .cls_head import ClsHead
 from .tap_generator import ViewGenerator
 from .tap_head import TAPHead
-__all__ = ['SegHead', 'ThreeDETRHead', 'ClsHead', 'TAPHead', 'ViewGenerator']
+from .partseg_head import PointMLPPartSegHead
+__all__ = ['SegHead', 'ThreeDETRHead', 'ClsHead', 'TAPHead', 'ViewGenerator', 'PointMLPPartSegHead']

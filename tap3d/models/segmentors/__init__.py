@@ -1,2 +1,3 @@
 from .scene_segmentor import SceneSegmentor
-__all__ = ['SceneSegmentor']
+from .part_segmentor import PartSegmentor, PretrainedSkipKeys
+__all__ = ['SceneSegmentor', 'PartSegmentor', 'PretrainedSkipKeys']

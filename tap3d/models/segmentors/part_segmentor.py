@@ -1,0 +1,274 @@
+"""Object part segmentation (ShapeNetPart): backbone + part head with a category token.
+
+Also holds :class:`PretrainedSkipKeys`, the checked ``Pretrained`` initialiser with
+a list of keys left at their fresh initialisation. Part segmentation needs it
+because its input (xyz + normals, 6 channels) is wider than TAP's pre-training
+input (xyz + height, 4 channels): only the first embedding layer cannot transfer,
+and the TAP authors skip exactly that weight (``embedding.net.0.weight``).
+"""
+import copy
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import BaseModel
+from mmengine.structures import BaseDataElement
+
+from tap3d.registry import MODELS, WEIGHT_INITIALIZERS
+
+__all__ = ['PartSegmentor', 'PretrainedSkipKeys', 'scale_partseg_inputs']
+
+
+@WEIGHT_INITIALIZERS.register_module()
+class PretrainedSkipKeys:
+    """Checked pre-trained initialisation that leaves ``skip_keys`` untouched.
+
+    Like ``Pretrained`` (:func:`tap3d.utils.pretrained.load_pretrained`): raises if
+    a loaded tensor's shape differs or a module key other than ``skip_keys`` is
+    missing from the checkpoint; stores the match report (plus ``skipped``) on
+    ``module.pretrained_report``.
+
+    Args:
+        checkpoint: path of the checkpoint.
+        prefix: only keys under it are used, with it stripped (``'backbone.'``).
+        skip_keys: module keys (after the prefix) that keep their initial value
+            whether or not the checkpoint holds them.
+        map_location: forwarded to ``torch.load``.
+    """
+
+    def __init__(self, checkpoint: str, prefix: Optional[str] = None,
+                 skip_keys: Sequence[str] = (), map_location: str = 'cpu'):
+        self.checkpoint = checkpoint
+        self.prefix = prefix
+        self.skip_keys = tuple(skip_keys)
+        self.map_location = map_location
+
+    def __call__(self, module: nn.Module) -> None:
+        from tap3d.utils import load_checkpoint_file
+        from tap3d.utils.pretrained import match_state_dict
+        own = module.state_dict()
+        unknown = [k for k in self.skip_keys if k not in own]
+        if unknown:
+            raise KeyError(f'PretrainedSkipKeys: skip_keys {unknown} are not keys of '
+                           f'{type(module).__name__}')
+        ckpt = load_checkpoint_file(self.checkpoint, map_location=self.map_location)
+        state = ckpt.get('state_dict', ckpt)
+        prefix = self.prefix or ''
+        if prefix and not prefix.endswith('.'):
+            prefix += '.'
+        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        state = {k: v for k, v in state.items() if k not in self.skip_keys}
+        report = match_state_dict(module, state)
+        where = f"{self.checkpoint} (prefix '{prefix}')"
+        if report['shape_mismatch']:
+            raise RuntimeError(f'checkpoint {where} does not match {type(module).__name__}: '
+                               f'shape mismatches {report["shape_mismatch"][:10]}')
+        if not report['matched']:
+            raise RuntimeError(f'checkpoint {where} matched none of the keys of '
+                               f'{type(module).__name__}; it holds {list(state)[:5]}')
+        missing = [k for k in report['missing'] if k not in self.skip_keys]
+        if missing:
+            raise RuntimeError(f'{len(missing)} keys of {type(module).__name__} are not in '
+                               f'{where}: {missing[:10]}')
+        module.load_state_dict({k: state[k] for k in report['matched']}, strict=False)
+        report['skipped'] = list(self.skip_keys)
+        report['missing'] = missing
+        module.pretrained_report = report
+        print_log(f'loaded {len(report["matched"])}/{len(own)} keys of '
+                  f'{type(module).__name__} from {where}; kept fresh: {list(self.skip_keys)}',
+                  logger='current')
+
+
+def scale_partseg_inputs(inputs: Dict[str, torch.Tensor], scales: torch.Tensor,
+                         feat_layout: Sequence[str] = ('xyz', 'normals')
+                         ) -> Dict[str, torch.Tensor]:
+    """Scale a batch per sample and axis; keep ``feats`` consistent with the points.
+
+    Args:
+        inputs: ``points (B, N, 3)`` and optionally ``feats (B, N, C)``.
+        scales: (B, 3) factors for x, y, z.
+        feat_layout: the blocks of ``feats`` in order, as ``BuildFeats`` names them:
+            ``'xyz'`` (3, scaled like the points), ``'normals'`` (3, divided by the
+            scale and renormalised: normals transform by the inverse transpose),
+            ``'height'`` (1, scaled like z), ``'colors'`` (3, unchanged).
+
+    Returns:
+        A new inputs dict (other entries shared).
+    """
+    widths = dict(xyz=3, normals=3, height=1, colors=3)
+    out = dict(inputs)
+    out['points'] = inputs['points'] * scales.unsqueeze(1)
+    feats = inputs.get('feats')
+    if feats is None:
+        return out
+    unknown = [c for c in feat_layout if c not in widths]
+    if unknown or sum(widths[c] for c in feat_layout) != feats.shape[-1]:
+        raise ValueError(f'test_cfg.vote_feat_layout {tuple(feat_layout)} does not describe '
+                         f'feats with {feats.shape[-1]} channels')
+    blocks, start = [], 0
+    s = scales.unsqueeze(1)  # (B, 1, 3)
+    for comp in feat_layout:
+        block = feats[..., start:start + widths[comp]]
+        start += widths[comp]
+        if comp == 'xyz':
+            block = block * s
+        elif comp == 'normals':
+            block = block / s
+            block = block / block.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        elif comp == 'height':
+            block = block * s[..., 2:3]
+        blocks.append(block)
+    out['feats'] = torch.cat(blocks, dim=-1)
+    return out
+
+
+@MODELS.register_module()
+class PartSegmentor(BaseModel):
+    """Backbone + part-segmentation head conditioned on the object category.
+
+    The backbone runs with ``return_stages=True``; the head (e.g.
+    :class:`PointMLPPartSegHead`) maps its levels and the one-hot category to
+    per-point part logits ``(B, N, K)``. The category of each shape comes from
+    ``inputs['category'] (B,)`` when present, else from each data sample's
+    ``gt_label`` (how ``ShapeNetPartDataset`` packs it).
+
+    ``forward(inputs, data_samples, mode)``:
+
+    - ``'loss'``: ``{'loss_part_seg': ...}``, the configured loss over every point
+      against ``gt_part_labels (N,)``;
+    - ``'predict'``: sets ``pred_part_labels (N,)`` on each data sample (and with
+      ``test_cfg.keep_scores`` also ``pred_part_scores (N, K)``, softmax). Logits
+      of parts outside the shape's category are masked out before the argmax, so
+      a prediction is always one of the category's parts;
+    - ``'tensor'``: the logits ``(B, N, K)``.
+
+    Args:
+        backbone: backbone config (``PointMLP``); ``return_stages`` is forced on.
+        head: head config; ``in_channels`` defaults to the backbone's
+            ``stage_channels``.
+        loss: loss config over ``(P, K)`` logits and ``(P,)`` labels.
+        part_ranges: (first part, count) per category; default ShapeNetPart's 16.
+        num_parts: K; default 50.
+        test_cfg: ``voting`` (passes, 1 = none; ``tools/test.py --vote N`` sets
+            it), ``vote_scale`` ((low, high), per-axis scale range of the voting
+            passes, default (0.8, 1.2) as in the TAP recipe), ``vote_seed``,
+            ``vote_feat_layout`` (see :func:`scale_partseg_inputs`), ``keep_scores``.
+            The first pass sees the unscaled shape; logits are averaged.
+        data_preprocessor: ``PointDataPreprocessor`` (stack mode) by default.
+        init_cfg: mmengine init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 loss: dict = dict(type='LabelSmoothingCrossEntropy'),
+                 part_ranges: Optional[Sequence[Tuple[int, int]]] = None,
+                 num_parts: Optional[int] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, list]] = None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='PointDataPreprocessor', batch_mode='stack')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        backbone = copy.deepcopy(backbone)
+        backbone['return_stages'] = True
+        self.backbone = MODELS.build(backbone)
+        head = copy.deepcopy(head)
+        if head.get('in_channels') is None:
+            head['in_channels'] = list(self.backbone.stage_channels)
+        if part_ranges is None or num_parts is None:
+            from tap3d.datasets.shapenet_part import (SHAPENETPART_NUM_PARTS,
+                                                      SHAPENETPART_PART_RANGES)
+            part_ranges = SHAPENETPART_PART_RANGES if part_ranges is None else part_ranges
+            num_parts = SHAPENETPART_NUM_PARTS if num_parts is None else num_parts
+        head.setdefault('num_classes', num_parts)
+        head.setdefault('num_categories', len(part_ranges))
+        self.head = MODELS.build(head)
+        self.loss_part = MODELS.build(loss)
+        mask = torch.zeros(len(part_ranges), num_parts, dtype=torch.bool)
+        for c, (first, count) in enumerate(part_ranges):
+            mask[c, first:first + count] = True
+        # (num_categories, K): True where a part belongs to the category
+        self.register_buffer('category_parts', mask, persistent=False)
+        self.train_cfg = dict(train_cfg or {})
+        self.test_cfg = dict(test_cfg or {})
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def get_category(inputs: dict, data_samples: Optional[List[BaseDataElement]]
+                     ) -> torch.Tensor:
+        """(B,) int64 category of each shape, from inputs or the data samples."""
+        device = inputs['points'].device
+        if inputs.get('category') is not None:
+            return inputs['category'].to(device).long().view(-1)
+        if not data_samples or getattr(data_samples[0], 'gt_label', None) is None:
+            raise ValueError("PartSegmentor needs each shape's category: inputs['category'] "
+                             '(B,) or data samples with gt_label')
+        return torch.cat([s.gt_label.view(-1)[:1] for s in data_samples]).to(device).long()
+
+    def _logits(self, inputs: dict, category: torch.Tensor) -> torch.Tensor:
+        """inputs (``points (B, N, 3)``, ``feats (B, N, C)``), category (B,) -> (B, N, K)."""
+        return self.head(self.backbone(inputs), category)
+
+    def forward(self, inputs: dict, data_samples: Optional[list] = None, mode: str = 'tensor'):
+        """See the class docstring for the three modes."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self._logits(inputs, self.get_category(inputs, data_samples))
+        raise ValueError(f"PartSegmentor: unknown mode {mode!r}; use 'loss', 'predict' "
+                         "or 'tensor'")
+
+    def loss(self, inputs: dict, data_samples: list) -> Dict[str, torch.Tensor]:
+        """Loss over all points of the batch against ``gt_part_labels``."""
+        if not data_samples or getattr(data_samples[0], 'gt_part_labels', None) is None:
+            raise ValueError('PartSegmentor.loss needs data samples with gt_part_labels')
+        logits = self._logits(inputs, self.get_category(inputs, data_samples))
+        target = torch.stack([s.gt_part_labels for s in data_samples]).to(logits.device)
+        if target.shape != logits.shape[:2]:
+            raise ValueError(f'PartSegmentor: logits cover {tuple(logits.shape[:2])} points '
+                             f'but labels have shape {tuple(target.shape)}')
+        return {'loss_part_seg': self.loss_part(logits.reshape(-1, logits.shape[-1]),
+                                                target.reshape(-1))}
+
+    @torch.no_grad()
+    def predict_logits(self, inputs: dict, category: torch.Tensor) -> torch.Tensor:
+        """(B, N, K) logits averaged over ``test_cfg.voting`` passes, masked to the category.
+
+        Parts outside a shape's category get ``-inf``.
+        """
+        votes = int(self.test_cfg.get('voting', 1) or 1)
+        logits = self._logits(inputs, category)
+        if votes > 1:
+            low, high = self.test_cfg.get('vote_scale', (0.8, 1.2))
+            points = inputs['points']
+            gen = torch.Generator(device=points.device)
+            gen.manual_seed(int(self.test_cfg.get('vote_seed', 0)))
+            layout = self.test_cfg.get('vote_feat_layout', ('xyz', 'normals'))
+            for _ in range(votes - 1):
+                u = torch.rand(points.shape[0], 3, generator=gen, device=points.device)
+                scales = (low + (high - low) * u).to(points.dtype)
+                logits = logits + self._logits(scale_partseg_inputs(inputs, scales, layout),
+                                               category)
+            logits = logits / votes
+        allowed = self.category_parts[category].unsqueeze(1)  # (B, 1, K)
+        return logits.masked_fill(~allowed, float('-inf'))
+
+    def predict(self, inputs: dict, data_samples: Optional[list] = None) -> list:
+        """Attach ``pred_part_labels (N,)`` (and optionally scores) to each sample."""
+        category = self.get_category(inputs, data_samples)
+        logits = self.predict_logits(inputs, category)
+        if data_samples is None:
+            data_samples = [BaseDataElement() for _ in range(logits.shape[0])]
+        keep = bool(self.test_cfg.get('keep_scores', False))
+        for sample, lg in zip(data_samples, logits):
+            sample.pred_part_labels = lg.argmax(dim=-1)
+            if keep:
+                sample.pred_part_scores = torch.softmax(lg, dim=-1)
+        return data_samples
