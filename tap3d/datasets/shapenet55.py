@@ -10,7 +10,7 @@ Image ``_{k+1:03d}`` is pose k of :func:`tap3d.geometry.fixed_view_rotations`.
 """
 import os
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset

@@ -31,7 +31,8 @@ def test_ply_with_extra_properties_and_faces(tmp_path):
     rows = np.array([(1.0, 2.0, 3.0, 7), (4.0, 5.0, 6.0, 8)],
                     dtype=[('x', '<f8'), ('y', '<f8'), ('z', '<f8'), ('r', 'u1')])
     path = tmp_path / 'b.ply'
-    path.write_bytes(header.encode() + rows.tobytes() + b'\x03' + np.arange(3, dtype='<i4').tobytes())
+    face = b'\x03' + np.arange(3, dtype='<i4').tobytes()
+    path.write_bytes(header.encode() + rows.tobytes() + face)
     np.testing.assert_array_equal(read_ply_points(str(path)), [[1, 2, 3], [4, 5, 6]])
 
 

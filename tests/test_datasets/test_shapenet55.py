@@ -21,11 +21,11 @@ PIPELINE = [
 
 @pytest.fixture(scope='module')
 def root(tmp_path_factory):
-    # 2 categories x 2 shapes: one train and one test shape each
+    # two chairs: model_000000 in train, model_000001 in test
     path = str(tmp_path_factory.mktemp('shapenet55'))
-    counts = write_synthetic_shapenet55(path, num_per_class=2, categories=('sphere', 'chair'),
+    counts = write_synthetic_shapenet55(path, num_per_class=2, categories=('chair', ),
                                         progress=False)
-    assert counts == {'train': 2, 'test': 2}
+    assert counts == {'train': 1, 'test': 1}
     return path
 
 
@@ -38,7 +38,7 @@ def _copy(root, tmp_path):
 def test_packed_sample_shapes(root):
     ds = DATASETS.build(dict(type='ShapeNet55Dataset', data_root=root, num_views=6,
                              pipeline=PIPELINE))
-    assert len(ds) == 2  # splits train + val
+    assert len(ds) == 1  # splits train + val (val is empty here)
     np.random.seed(0)
     out = ds[0]
     inp = out['inputs']
@@ -57,24 +57,24 @@ def test_views_random_in_training_fixed_in_test(root):
     seen = {tuple(train[0]['view_indices']) for _ in range(8)}
     assert len(seen) > 1
     test = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=3, test_mode=True)
-    assert len(test) == 2
+    assert len(test) == 1
     assert [tuple(test[0]['view_indices']) for _ in range(3)] == [(0, 4, 8)] * 3
     # a view file k+1 is pose k
-    item = test[1]
+    item = test[0]
     img = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12,
-                            test_mode=True)[1]['views'][4]
+                            test_mode=True)[0]['views'][4]
     np.testing.assert_array_equal(item['views'][1], img)
 
 
 def test_points_are_zup_and_normalised(root):
-    item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, test_mode=True)[1]
+    item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, test_mode=True)[0]
     pts = item['points']
     np.testing.assert_allclose(pts.mean(0), 0, atol=1e-5)
     assert abs(np.linalg.norm(pts, axis=1).max() - 1) < 1e-5
-    # test item 1 is a chair: its seat back is tall along z, so z spans the most
+    # a chair: its back is tall along z, so z spans the most
     assert np.ptp(pts[:, 2]) > np.ptp(pts[:, 0]) and np.ptp(pts[:, 2]) > np.ptp(pts[:, 1])
     raw = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, to_zup=False,
-                            test_mode=True)[1]['points']
+                            test_mode=True)[0]['points']
     assert np.ptp(raw[:, 1]) == pytest.approx(np.ptp(pts[:, 2]), rel=1e-5)  # y-up on disk
     item2048 = ShapeNet55Dataset(data_root=root, num_points=2048, num_views=1)[0]
     assert item2048['points'].shape == (2048, 3)
@@ -117,7 +117,7 @@ def test_stored_views_match_reader_framing(root):
 
 def test_all_points_fall_on_the_object(root):
     from scipy import ndimage
-    item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12, test_mode=True)[1]
+    item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12, test_mode=True)[0]
     p = torch.from_numpy(item['points'])[None]
     r = torch.from_numpy(item['view_rotations'])[None]
     s, b = compute_framing(p, r)
@@ -158,7 +158,7 @@ def test_clear_errors(root, tmp_path):
 
 def test_check_root_lists_every_bad_file(root, tmp_path):
     count, problems = check_shapenet55_root(root)
-    assert count == 4 and problems == []
+    assert count == 2 and problems == []
     dst = _copy(root, tmp_path)
     import os
     ds = ShapeNet55Dataset(data_root=dst, splits=('train',), num_views=0)

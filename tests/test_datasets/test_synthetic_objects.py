@@ -87,7 +87,7 @@ def test_scanobjectnn_files(tmp_path):
 
 def test_modelnet40_both_forms(tmp_path):
     root = str(tmp_path)
-    counts = write_synthetic_modelnet40(root, num_train=1, num_test=1, txt_points=3000,
+    counts = write_synthetic_modelnet40(root, num_train=1, num_test=1, txt_points=2048,
                                         progress=False)
     assert counts == {'train': 40, 'test': 40}
     txt_root = osp.join(root, 'modelnet40_normal_resampled')
@@ -96,7 +96,7 @@ def test_modelnet40_both_forms(tmp_path):
     ids = open(osp.join(txt_root, 'modelnet40_test.txt')).read().split()
     assert ids[0] == 'airplane_0002' and len(ids) == 40
     table = np.loadtxt(osp.join(txt_root, 'airplane', 'airplane_0002.txt'), delimiter=',')
-    assert table.shape == (3000, 6)
+    assert table.shape == (2048, 6)
     np.testing.assert_allclose(np.linalg.norm(table[:, 3:], axis=1), 1, atol=1e-4)
     h5 = read_h5(osp.join(root, 'modelnet40_ply_hdf5_2048', 'ply_data_test0.h5'),
                  ['data', 'label', 'normal'])

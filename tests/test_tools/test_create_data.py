@@ -16,6 +16,17 @@ def _run(*args):
                           env=env, cwd=REPO, timeout=300)
 
 
+def _main(capsys, *args):
+    """Run create_data.py in this process (no interpreter start-up): (rc, stdout)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('create_data', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    capsys.readouterr()
+    rc = module.main(list(args))
+    return rc, capsys.readouterr().out
+
+
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     out = str(tmp_path_factory.mktemp('synthetic'))
@@ -46,36 +57,36 @@ def test_synthetic_tiny_writes_every_layout(world):
     assert leftovers == []
 
 
-def test_synthetic_resume_skips_complete_files(world):
+def test_synthetic_resume_skips_complete_files(world, capsys):
     out, _ = world
     ply = osp.join(out, 'ShapeNet55', 'pointclouds', 'train', 'model_000000.ply')
     view = osp.join(out, 'ShapeNet55', 'shapenet55v1', 'train', 'model_000002_003.jpg')
     mtime = os.path.getmtime(ply)
     os.remove(view)  # an item with a missing view is rewritten, complete ones are kept
-    proc = _run('synthetic', '--tiny', '--out', out, '--workers', '1',
-                '--only', 'shapenet55')
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    rc, _ = _main(capsys, 'synthetic', '--tiny', '--out', out, '--workers', '1',
+                  '--only', 'shapenet55')
+    assert rc == 0
     assert os.path.getmtime(ply) == mtime and osp.isfile(view)
 
 
-def test_check_lists_bad_items(world, tmp_path):
+def test_check_lists_bad_items(world, tmp_path, capsys):
     import shutil
     out, _ = world
-    proc = _run('check', osp.join(out, 'ShapeNet55'))
-    assert proc.returncode == 0 and '4 shapes checked, 0 bad files' in proc.stdout
+    rc, stdout = _main(capsys, 'check', osp.join(out, 'ShapeNet55'))
+    assert rc == 0 and '4 shapes checked, 0 bad files' in stdout
     root = str(tmp_path / 'ShapeNet55')
     shutil.copytree(osp.join(out, 'ShapeNet55'), root)
     os.remove(osp.join(root, 'shapenet55v1', 'test', 'model_000001_007.jpg'))
     with open(osp.join(root, 'pointclouds', 'train', 'model_000000.ply'), 'r+b') as f:
         f.truncate(200)
-    proc = _run('check', root)
-    assert proc.returncode == 1
-    assert 'model_000001_007.jpg: view image missing' in proc.stdout
-    assert 'model_000000.ply: truncated PLY' in proc.stdout
-    assert '2 bad files' in proc.stdout
+    rc, stdout = _main(capsys, 'check', root)
+    assert rc == 1
+    assert 'model_000001_007.jpg: view image missing' in stdout
+    assert 'model_000000.ply: truncated PLY' in stdout
+    assert '2 bad files' in stdout
 
 
-def test_shapenet55_views_from_meshes(tmp_path):
+def test_shapenet55_views_from_meshes(tmp_path, capsys):
     import trimesh
     meshes = tmp_path / 'meshes' / 'chairs'
     meshes.mkdir(parents=True)
@@ -86,18 +97,17 @@ def test_shapenet55_views_from_meshes(tmp_path):
     splits = tmp_path / 'splits.txt'
     splits.write_text('chairs/ball.obj test\nchairs/tall.off train\n')
     out = str(tmp_path / 'out')
-    proc = _run('shapenet55-views', '--meshes', str(tmp_path / 'meshes'), '--out', out,
-                '--splits-file', str(splits), '--workers', '1')
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert '2 written' in proc.stdout
+    rc, stdout = _main(capsys, 'shapenet55-views', '--meshes', str(tmp_path / 'meshes'),
+                       '--out', out, '--splits-file', str(splits), '--workers', '1')
+    assert rc == 0 and '2 written' in stdout
     from tap3d.datasets import ShapeNet55Dataset
     item = ShapeNet55Dataset(data_root=out, splits=('train',), num_views=12, test_mode=True)[0]
     assert np.ptp(item['points'][:, 2]) > np.ptp(item['points'][:, 0])
     assert item['views'].shape == (12, 224, 224, 3)
     assert (item['views'] < 250).any()
-    proc = _run('shapenet55-views', '--meshes', str(tmp_path / 'meshes'), '--out', out,
-                '--splits-file', str(splits), '--workers', '1')
-    assert '2 already complete' in proc.stdout
+    rc, stdout = _main(capsys, 'shapenet55-views', '--meshes', str(tmp_path / 'meshes'),
+                       '--out', out, '--splits-file', str(splits), '--workers', '1')
+    assert rc == 0 and '2 already complete' in stdout
 
 
 def test_browse_dataset_writes_aligned_sheets(world, tmp_path):

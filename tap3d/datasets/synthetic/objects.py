@@ -21,7 +21,7 @@ writers of :mod:`tap3d.datasets.io` never leave half files).
 import json
 import os
 import os.path as osp
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence
 
 import numpy as np
 

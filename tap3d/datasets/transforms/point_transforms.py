@@ -8,7 +8,7 @@ subsamples or permutes points applies the same index to all of
 ``PER_POINT_KEYS`` present in the results dict.
 """
 import math
-from typing import Sequence, Tuple, Union
+from typing import Sequence, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
