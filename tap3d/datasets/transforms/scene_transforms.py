@@ -27,13 +27,12 @@ from mmengine.structures import BaseDataElement
 from tap3d.registry import TRANSFORMS
 
 __all__ = [
-    'SCENE_POINT_KEYS', 'index_scene_points', 'rotate_aligned_boxes', 'rotate_aligned_boxes_z',
-    'voxel_keys', 'GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomTilt', 'RandomDropout',
-    'ElasticDistortion', 'ShuffleScenePoints',
-    'RandomScale3D', 'RandomFlip', 'RandomJitter3D', 'ChromaticAutoContrast',
-    'ChromaticTranslation', 'ChromaticJitter', 'NormalizeColor', 'CenterShift',
-    'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat', 'RenderSceneViews',
-    'PackSceneInputs', 'SceneFragments'
+    'SCENE_POINT_KEYS', 'index_scene_points', 'voxel_keys', 'rotate_aligned_boxes',
+    'rotate_aligned_boxes_z', 'GridSample', 'SphereCrop', 'RandomRotateZ', 'RandomTilt',
+    'RandomDropout', 'RandomScale3D', 'RandomFlip', 'RandomJitter3D', 'ElasticDistortion',
+    'ShuffleScenePoints', 'ChromaticAutoContrast', 'ChromaticTranslation', 'ChromaticJitter',
+    'NormalizeColor', 'CenterShift', 'RandomCuboidCrop', 'PointSubsample', 'BuildSceneFeat',
+    'RenderSceneViews', 'PackSceneInputs', 'SceneFragments'
 ]
 
 SCENE_POINT_KEYS = ('coord', 'color', 'normal', 'segment', 'instance', 'feat', 'grid_coord',
@@ -43,10 +42,15 @@ SCENE_POINT_KEYS = ('coord', 'color', 'normal', 'segment', 'instance', 'feat', '
 def index_scene_points(results: dict, index: np.ndarray) -> dict:
     """Apply ``index`` (M,) to every per-point array of ``results`` in place.
 
+    Args:
+        results: pipeline dict; its per-point arrays (:data:`SCENE_POINT_KEYS`) have
+            N rows.
+        index: (M,) integer rows to keep, in order (repeats allowed).
+
     Raises:
         ValueError: if a per-point array's length differs from ``coord``'s, or if
-            ``results`` holds a grid-sampling ``inverse`` map that the index would
-            invalidate.
+            ``results`` holds a grid-sampling ``inverse`` map or test fragments that
+            the index would invalidate.
     """
     # the inverse map and the test fragments point at rows of the current scene;
     # dropping or reordering them afterwards would silently scramble predictions
@@ -109,7 +113,7 @@ class GridSample(BaseTransform):
       ``max points per voxel`` index arrays (each (M,), M = number of voxels); fragment
       ``i`` takes the ``i``-th point of every voxel (cycling in smaller voxels), so the
       fragments together cover every point. A segmentor predicts each fragment and
-      sums the logits back onto the full scene (test-time voting).
+      sums the class scores back onto the full scene (test-time voting).
 
     Args:
         grid_size: voxel side in metres (0.02 for ScanNet).
