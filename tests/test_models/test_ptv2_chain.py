@@ -32,7 +32,7 @@ def run_tool(monkeypatch, name, argv):
 
 def write_tiny_scenes(root):
     from tap3d.datasets.synthetic.scenes import write_synthetic_scenes
-    write_synthetic_scenes(str(root), num_train=2, num_val=1, points_per_scene=600, seed=0)
+    write_synthetic_scenes(str(root), num_train=2, num_val=1, points_per_scene=500, seed=0)
     return str(root)
 
 
