@@ -3,7 +3,7 @@
 # 512-channel token per occupied 0.9375 m voxel, in offset form, padded by the TAP
 # head); the decoder is not built. The views are photographs of the augmented,
 # cropped scene (RenderSceneViews). Only the backbone is kept: fine-tune with
-# configs/ptv2/ptv2m2_tap-scannet-pre_4xb3-onecycle-900e_scannet.py.
+# configs/ptv2/ptv2m2_tap-scannet-pre_4xb3-cosine-900e_scannet.py.
 _base_ = [
     '../_base_/datasets/scannet_seg_tap.py', '../_base_/schedules/ptv2_tap-cosine-100e.py',
     '../_base_/default_runtime.py'
