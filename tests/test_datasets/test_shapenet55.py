@@ -150,6 +150,13 @@ def test_clear_errors(root, tmp_path):
     open(ply, 'wb').write(data[:-100])
     with pytest.raises(DataFileError, match=f'{stem}.ply.*truncated'):
         ds[0]
+    points = np.zeros((1024, 3), np.float32)
+    points[10] = np.nan
+    header = (b'ply\nformat binary_little_endian 1.0\nelement vertex 1024\n'
+              b'property float x\nproperty float y\nproperty float z\nend_header\n')
+    open(ply, 'wb').write(header + points.tobytes())
+    with pytest.raises(DataFileError, match=f'{stem}.ply.*NaN'):
+        ds[0]
     with pytest.raises(FileNotFoundError, match='pointclouds/nosplit'):
         ShapeNet55Dataset(data_root=dst, splits=('nosplit',))
     with pytest.raises(ValueError, match='num_points'):
