@@ -15,7 +15,7 @@ class 0..17 of each point, −1 otherwise), ``gt_bboxes_3d (K,6) float32`` and
 ``num_points``.
 """
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -79,7 +79,8 @@ class ScanNetDetDataset(BaseDataset):
 
     Args:
         data_root: root holding ``scannet_train_detection_data/`` and ``meta_data/``.
-        split: ``'train'`` or ``'val'`` (reads ``meta_data/scannetv2_{split}.txt``).
+        split: ``'train'`` or ``'val'`` (reads ``meta_data/scannetv2_{split}.txt``), or
+            a list of splits read one after the other (e.g. train + val).
         pipeline: transforms applied to each sample.
         det_dir: folder of the per-scene npy files, relative to ``data_root``.
         meta_dir: folder of the scene lists, relative to ``data_root``.
@@ -91,7 +92,7 @@ class ScanNetDetDataset(BaseDataset):
 
     def __init__(self,
                  data_root: str = 'data/scannet',
-                 split: str = 'train',
+                 split: Union[str, Sequence[str]] = 'train',
                  pipeline: Sequence = (),
                  det_dir: str = 'scannet_train_detection_data',
                  meta_dir: str = 'meta_data',
@@ -102,16 +103,18 @@ class ScanNetDetDataset(BaseDataset):
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        ids = read_scene_list(
-            osp.join(self.data_root, self.meta_dir, f'scannetv2_{self.split}.txt'))
         folder = osp.join(self.data_root, self.det_dir)
+        splits = [self.split] if isinstance(self.split, str) else list(self.split)
         data_list = []
-        for scene_id in ids:
-            vert = osp.join(folder, f'{scene_id}_vert.npy')
-            if not osp.isfile(vert):
-                raise DataFileError(f'{vert}: file not found (scene {scene_id} of split '
-                                    f'{self.split!r})')
-            data_list.append(dict(scene_id=scene_id, file=vert))
+        for split in splits:
+            ids = read_scene_list(
+                osp.join(self.data_root, self.meta_dir, f'scannetv2_{split}.txt'))
+            for scene_id in ids:
+                vert = osp.join(folder, f'{scene_id}_vert.npy')
+                if not osp.isfile(vert):
+                    raise DataFileError(f'{vert}: file not found (scene {scene_id} of split '
+                                        f'{split!r})')
+                data_list.append(dict(scene_id=scene_id, file=vert))
         return data_list
 
     def get_data_info(self, idx: int) -> dict:

@@ -21,7 +21,7 @@ split carries no labels: ``segment`` is then all −1.
 """
 import glob
 import os.path as osp
-from typing import List, Sequence
+from typing import List, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
@@ -108,7 +108,8 @@ class ScanNetSegDataset(BaseDataset):
 
     Args:
         data_root: root holding the ``{train,val,test}`` folders.
-        split: split folder name.
+        split: split folder name, or a list of them read one after the other (e.g.
+            ``['train', 'val']``).
         pipeline: transforms applied to each sample.
         data_format: ``'npy'`` (Pointcept folders), ``'pth'`` (one file per scene) or
             ``'auto'`` (``'pth'`` when the split folder holds ``.pth`` files).
@@ -121,7 +122,7 @@ class ScanNetSegDataset(BaseDataset):
 
     def __init__(self,
                  data_root: str = 'data/scannet',
-                 split: str = 'train',
+                 split: Union[str, Sequence[str]] = 'train',
                  pipeline: Sequence = (),
                  data_format: str = 'auto',
                  label_file: str = 'segment20',
@@ -132,7 +133,11 @@ class ScanNetSegDataset(BaseDataset):
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
-        folder = osp.join(self.data_root, self.split)
+        splits = [self.split] if isinstance(self.split, str) else list(self.split)
+        return [info for split in splits for info in self._list_split(split)]
+
+    def _list_split(self, split: str) -> List[dict]:
+        folder = osp.join(self.data_root, split)
         if not osp.isdir(folder):
             raise DataFileError(f'{folder}: split folder not found')
         pth = sorted(glob.glob(osp.join(folder, '*.pth')))
@@ -147,8 +152,8 @@ class ScanNetSegDataset(BaseDataset):
         if not files:
             expected = '*.pth files' if fmt == 'pth' else 'scene folders with coord.npy'
             raise DataFileError(f'{folder}: no scenes found (expected {expected})')
-        return [dict(scene_id=osp.splitext(osp.basename(f))[0], file=f, data_format=fmt)
-                for f in files]
+        return [dict(scene_id=osp.splitext(osp.basename(f))[0], file=f, data_format=fmt,
+                     split=split) for f in files]
 
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
@@ -170,10 +175,11 @@ class ScanNetSegDataset(BaseDataset):
                           normal=opt('normal', (None, 3), 'normal'),
                           segment=opt(self.label_file, (None, ), 'labels'),
                           instance=opt('instance', (None, ), 'instance ids'))
-        if arrays['segment'] is None and self.split != 'test':
+        if arrays['segment'] is None and info['split'] != 'test':
             where = (path if info['data_format'] == 'pth' else
                      osp.join(path, f'{self.label_file}.npy'))
-            raise DataFileError(f'{where}: no semantic labels for a scene of split {self.split!r}')
+            raise DataFileError(f"{where}: no semantic labels for a scene of split "
+                                f"{info['split']!r}")
         arrays = {k: (None if v is None else np.asarray(v)) for k, v in arrays.items()}
         _check_scene(path, arrays)
         n = len(arrays['coord'])

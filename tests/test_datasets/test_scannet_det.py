@@ -109,3 +109,11 @@ def test_reads_synthetic_scenes_with_a_pipeline(tmp_path):
     boxes = out['data_samples'].gt_bboxes_3d
     assert boxes.ndim == 2 and boxes.shape[1] == 6 and len(boxes) >= 1
     assert out['data_samples'].gt_labels_3d.max() < 18
+
+
+def test_several_splits(tmp_path):
+    root = str(tmp_path)
+    _write_scene(root, 'scene0000_00')
+    _write_scene(root, 'scene0100_00', split='val')
+    ds = ScanNetDetDataset(root, ('train', 'val'))
+    assert [ds[i]['scene_id'] for i in range(2)] == ['scene0000_00', 'scene0100_00']

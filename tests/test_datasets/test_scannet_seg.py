@@ -119,3 +119,12 @@ def test_reads_synthetic_scenes_with_the_ptv2_pipeline(tmp_path):
     labels = out['data_samples'].gt_sem_labels
     assert labels.shape == (800, ) and labels.dtype == torch.int64
     assert out['data_samples'].metainfo['scene_id'] == 'scene0000_00'
+
+
+def test_several_splits(tmp_path):
+    root = str(tmp_path)
+    _write_npy(root, 'train', 'scene0000_00', _scene_arrays())
+    _write_npy(root, 'val', 'scene0100_00', _scene_arrays(30))
+    ds = ScanNetSegDataset(root, ['train', 'val'])
+    assert [ds[i]['scene_id'] for i in range(2)] == ['scene0000_00', 'scene0100_00']
+    assert ds[1]['split'] == 'val' and ds[1]['num_points'] == 30
