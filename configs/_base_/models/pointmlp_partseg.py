@@ -1,0 +1,15 @@
+# PointMLP part segmentation in the TAP authors' configuration: encoder without
+# bias or grouped xyz, k = 24, reducers 2 (2048 -> 1024 -> 512 -> 256 -> 128
+# centres), input xyz + normals (6 channels); decoder widths (512, 256, 128, 128)
+# with 4 residual blocks per step, 64-wide global context and category token,
+# 50 parts. 16,722,560 parameters. Test: 10 votes with per-axis scaling in
+# [0.8, 1.2], logits averaged (tools/test.py --vote N changes the count).
+model = dict(
+    type='PartSegmentor',
+    data_preprocessor=dict(type='PointDataPreprocessor', batch_mode='stack'),
+    backbone=dict(type='PointMLP', in_channels=6, arch='pointmlp', bias=False, use_xyz=False,
+                  k_neighbors=(24, 24, 24, 24), reducers=(2, 2, 2, 2)),
+    head=dict(type='PointMLPPartSegHead', decoder_channels=(512, 256, 128, 128),
+              decoder_blocks=(4, 4, 4, 4), gmp_dim=64, cls_dim=64),
+    loss=dict(type='LabelSmoothingCrossEntropy'),
+    test_cfg=dict(voting=10, vote_scale=(0.8, 1.2), vote_feat_layout=('xyz', 'normals')))
