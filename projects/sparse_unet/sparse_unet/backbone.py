@@ -6,7 +6,7 @@ conv + skip concatenation + residual blocks), and the voxel features are copied
 back to the points. With ``out='encoder'`` only the stem and down stages exist
 and the deepest level (stride 16) is returned as tokens for TAP pre-training.
 """
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn as nn

@@ -1,6 +1,6 @@
 """Scene semantic segmentation: an offset-form backbone plus a per-point head."""
 import copy
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
