@@ -159,7 +159,9 @@ def parse_args(argv=None):
     p = sub.add_parser('synthetic', help='write the synthetic world (objects and rooms)')
     p.add_argument('--out', default='data/synthetic')
     p.add_argument('--tiny', action='store_true', help='smallest sizes (seconds), for tests')
-    p.add_argument('--num-per-class', type=int, help='training objects per class')
+    p.add_argument('--num-per-class', type=int,
+                   help='objects per class: ShapeNet55 over all its splits (70/10/20), '
+                   'the other datasets their training split')
     p.add_argument('--num-scenes', type=int, help='training rooms (val: a quarter, >= 1)')
     p.add_argument('--only', help='comma-separated subset of shapenet55,scanobjectnn,'
                    'modelnet40,shapenetpart,scannet')
