@@ -190,3 +190,14 @@ def test_scannet_parameter_count_matches_reference():
         p.numel() for p in head.parameters())
     assert abs(total - 11_323_948) / 11_323_948 < 0.01
     assert total == 11_323_948
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_backbone_gives_the_same_features_on_cuda():
+    torch.manual_seed(0)
+    model = _tiny_backbone('decoder').eval()
+    inputs = _batch()
+    with torch.no_grad():
+        want = model(inputs)['feats']
+        got = model.to('cuda')({k: v.to('cuda') for k, v in inputs.items()})['feats']
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-3, atol=1e-4)

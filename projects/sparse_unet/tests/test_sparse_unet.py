@@ -102,3 +102,15 @@ def test_missing_spconv_names_the_package(monkeypatch):
     monkeypatch.setitem(sys.modules, 'spconv.pytorch', None)
     with pytest.raises(ImportError, match='spconv-cu120'):
         SpUNetBackbone(**TINY)
+
+
+@needs_spconv
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_same_features_on_cuda():
+    torch.manual_seed(0)
+    model = SpUNetBackbone(**TINY).eval()
+    inputs = _batch()
+    with torch.no_grad():
+        want = model(inputs)['feats']
+        got = model.to('cuda')({k: v.to('cuda') for k, v in inputs.items()})['feats']
+    torch.testing.assert_close(got.cpu(), want, rtol=1e-3, atol=1e-4)
