@@ -4,4 +4,5 @@ from .pointnet2 import PointNet2
 from .dgcnn import DGCNN
 from .point_transformer import StandardPointTransformer
 from .pointmlp import PointMLP
-__all__ = ['PointTransformerV2', 'ThreeDETREncoder', 'PointNet2', 'DGCNN', 'StandardPointTransformer', 'PointMLP']
+from .pointmlp_reference import PointMLPReference
+__all__ = ['PointTransformerV2', 'ThreeDETREncoder', 'PointNet2', 'DGCNN', 'StandardPointTransformer', 'PointMLP', 'PointMLPReference']
