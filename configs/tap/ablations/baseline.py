@@ -1,0 +1,14 @@
+# The reference row of the ablation tables: the full TAP recipe of
+# configs/tap/tap_pointmlp_8xb32-cosine-100e_shapenet55.py (same _base_ files,
+# same hooks). Every other file in this folder changes one switch of it.
+_base_ = [
+    '../../_base_/datasets/shapenet55_tap.py',
+    '../../_base_/models/tap_pointmlp.py',
+    '../../_base_/schedules/tap_adamw_cosine_100e.py',
+    '../../_base_/default_runtime.py',
+]
+
+default_hooks = dict(
+    logger=dict(interval=50),
+    checkpoint=dict(interval=10, save_best='view/loss', rule='less'))
+custom_hooks = [dict(type='ViewVisualizationHook', interval=2000, num_samples=4)]
