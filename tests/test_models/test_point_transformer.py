@@ -61,3 +61,14 @@ def test_eval_mode_is_deterministic():
                                      num_heads=2, encoder_dims=16).eval()
     x = dict(points=torch.rand(2, 32, 3))
     assert torch.equal(model(x)['global_feat'], model(x)['global_feat'])
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match='reads only xyz'):
+        StandardPointTransformer(in_channels=4, depth=1)
+    with pytest.raises(ValueError, match="'knn' or 'ball'"):
+        StandardPointTransformer(grouping='radius', depth=1)
+    model = StandardPointTransformer(num_groups=16, group_size=8, depth=1, embed_dims=12,
+                                     num_heads=2, encoder_dims=16)
+    with pytest.raises(ValueError, match='need more than 10 points'):
+        model(dict(points=torch.rand(1, 10, 3)))

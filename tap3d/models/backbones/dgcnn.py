@@ -35,10 +35,12 @@ def knn_indices(x: torch.Tensor, k: int) -> torch.Tensor:
     """
     if k > x.shape[1]:
         raise ValueError(f'DGCNN: k={k} neighbours requested from only {x.shape[1]} points')
-    # Squared distances through the Gram matrix: one matmul, same on CPU and CUDA.
-    sq = (x * x).sum(dim=-1)
-    dist = sq.unsqueeze(2) - 2.0 * torch.bmm(x, x.transpose(1, 2)) + sq.unsqueeze(1)
-    return dist.topk(k, dim=-1, largest=False).indices
+    # Indices carry no gradient: keep the (B, N, N) distances out of the graph.
+    with torch.no_grad():
+        # Squared distances through the Gram matrix: one matmul, same on CPU and CUDA.
+        sq = (x * x).sum(dim=-1)
+        dist = sq.unsqueeze(2) - 2.0 * torch.bmm(x, x.transpose(1, 2)) + sq.unsqueeze(1)
+        return dist.topk(k, dim=-1, largest=False).indices
 
 
 class EdgeConv(nn.Module):

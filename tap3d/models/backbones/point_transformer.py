@@ -110,8 +110,8 @@ class StandardPointTransformer(BaseModule):
     """Point-BERT / Point-MAE standard Transformer encoder.
 
     Args:
-        in_channels: channels read from the input (3: the coordinates); only xyz
-            is used, so ``inputs['feats']`` is ignored.
+        in_channels: must be 3: the Transformer reads only ``inputs['points']``
+            (patch offsets and centres), so ``inputs['feats']`` is ignored.
         num_groups: number of patches (FPS centres), 64 for 1024-point
             ModelNet/few-shot as in Point-BERT, 256 in the TAP ScanObjectNN recipes.
         group_size: points per patch.
@@ -144,6 +144,9 @@ class StandardPointTransformer(BaseModule):
                  drop_path_rate: float = 0.1,
                  init_cfg: Optional[Union[dict, list]] = None):
         super().__init__(init_cfg=init_cfg)
+        if in_channels != 3:
+            raise ValueError(f'StandardPointTransformer reads only xyz (in_channels=3), got '
+                             f'in_channels={in_channels}')
         if grouping not in ('knn', 'ball'):
             raise ValueError(f"StandardPointTransformer: grouping must be 'knn' or 'ball', "
                              f'got {grouping!r}')
