@@ -143,7 +143,8 @@ class GroupedVectorAttention(nn.Module):
         pad = (~valid).unsqueeze(-1)
         has_pad = not bool(valid.all())
         if has_pad:
-            # zero what padded slots carry so that it cannot leak into the norms
+            # padded slots hold zeros (as the reference grouping gives), not a copy
+            # of point 0, in what the norms below see
             key = key.masked_fill(pad, 0.0)
             value = value.masked_fill(pad, 0.0)
             pos = pos.masked_fill(pad, 0.0)
