@@ -242,7 +242,7 @@ class TAPHead(BaseModule):
         if coords.shape[0] != B or points.shape[0] != B:
             raise ValueError(f'TAPHead: batch sizes differ: tokens {coords.shape[0]}, points '
                              f'{points.shape[0]}, rotations {B}')
-        rotations = rotations.to(feats.dtype)
+        # the geometry stays in float32 (or better); only MLP inputs follow feats' dtype
         H, W = self.grid_hw
         C = self.embed_dims
 
@@ -252,7 +252,8 @@ class TAPHead(BaseModule):
                 state = self.query_state(points, rotations, point_mask)['state']
                 x = self.query_mlp(state.to(feats.dtype)).reshape(B, V * H * W, C)
             else:
-                x = self.query_mlp(rotations.reshape(B, V, 9)).reshape(B, V * H * W, C)
+                pose = rotations.reshape(B, V, 9).to(feats.dtype)
+                x = self.query_mlp(pose).reshape(B, V * H * W, C)
             # queries (B, V*H'W'): cross-attention to the sample's memory is per query,
             # so the V views share one memory; self-attention stays within each view
             for block in self.blocks:
@@ -264,7 +265,7 @@ class TAPHead(BaseModule):
             cell = self.cell_index(coords, rotations, s, b)
             x = self.project_memory(tokens, mask, cell).reshape(B * V, H * W, C)
             if self.photograph == 'projection_attention':
-                pose = self.pose_mlp(rotations.reshape(B * V, 1, 9))
+                pose = self.pose_mlp(rotations.reshape(B * V, 1, 9).to(feats.dtype))
                 x = torch.cat([x, pose], dim=1)
                 for block in self.blocks:
                     x = block(x)

@@ -1,5 +1,4 @@
 """Small MLP building blocks shared by heads and backbones."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
