@@ -96,11 +96,12 @@ def test_train_then_test_on_synthetic_scenes(tmp_path):
     from tap3d.datasets.synthetic.scenes import write_synthetic_scenes
     data = tmp_path / 'scannet'
     write_synthetic_scenes(str(data), num_train=2, num_val=1, points_per_scene=600, seed=0)
+    # Two training iterations (one per epoch); tools/test.py does the evaluation.
     work = tmp_path / 'work'
     opts = [
         f'train_dataloader.dataset.data_root={data}', f'val_dataloader.dataset.data_root={data}',
         f'test_dataloader.dataset.data_root={data}', 'train_cfg.max_epochs=2',
-        'train_cfg.val_interval=2', 'model.backbone.num_points=32',
+        'train_cfg.val_interval=10', 'model.backbone.num_points=32',
         'model.backbone.num_samples=8', 'model.head.num_queries=8', 'model.head.num_layers=1',
         'train_dataloader.dataset.pipeline.1.num_points=600',
         'val_dataloader.dataset.pipeline.0.num_points=600',
