@@ -71,8 +71,9 @@ def test_vgg16_layout_matches_torchvision_names():
 def test_perceptual_loss_requires_weights():
     with pytest.raises(ValueError, match='local VGG16'):
         PerceptualLoss()
-    with pytest.raises(FileNotFoundError):
-        PerceptualLoss(weights='/nonexistent/vgg16.pth')
+    missing = PerceptualLoss(weights='/nonexistent/vgg16.pth')  # builds; reads on use
+    with pytest.raises(FileNotFoundError, match='/nonexistent/vgg16.pth'):
+        missing(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 8))
 
 
 def test_perceptual_loss_random_and_from_file(tmp_path):

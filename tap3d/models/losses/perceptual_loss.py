@@ -42,7 +42,9 @@ class PerceptualLoss(nn.Module):
     Args:
         weights (str, optional): local path of a torchvision VGG16 state dict
             (keys ``features.<i>.weight``; a bare ``features`` dict with keys
-            ``<i>.weight`` works too). Nothing is downloaded.
+            ``<i>.weight`` works too). Nothing is downloaded. The file is read on
+            the first forward (or :meth:`load_weights`), so a config's model
+            builds on a machine without it.
         random_init (bool): allow ``weights=None`` with random weights (tests only).
         layers (tuple[str]): feature maps compared, from ``VGG16_LAYERS``.
         loss_weight (float): multiplier (the paper's lambda).
@@ -61,13 +63,19 @@ class PerceptualLoss(nn.Module):
                              'random_init=True only for tests.')
         self.layer_indices = sorted(VGG16_LAYERS[name] for name in layers)
         self.features = vgg16_features(self.layer_indices[-1])
-        if weights is not None:
-            self._load(weights)
+        self.weights = weights
+        self._loaded = weights is None
         self.features.requires_grad_(False)
         self.features.eval()
         self.loss_weight = loss_weight
         self.register_buffer('mean', torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('std', torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def load_weights(self):
+        """Read the VGG16 weights file given as ``weights`` (once)."""
+        if not self._loaded:
+            self._load(self.weights)
+            self._loaded = True
 
     def _load(self, path):
         if not os.path.isfile(path):
@@ -104,6 +112,7 @@ class PerceptualLoss(nn.Module):
         if pred.shape != target.shape:
             raise ValueError(f'PerceptualLoss: prediction {tuple(pred.shape)} and target '
                              f'{tuple(target.shape)} differ in shape')
+        self.load_weights()
         pred = pred.reshape(-1, *pred.shape[-3:])
         target = target.reshape(-1, *target.shape[-3:]).to(pred.dtype)
         loss = pred.new_zeros(())
