@@ -62,7 +62,7 @@ def test_config_loads_and_builds(path):
     n = sum(p.numel() for p in model.parameters())
     if osp.basename(path) in EXPECTED_PARAMS:
         assert n == EXPECTED_PARAMS[osp.basename(path)]
-    if '_tap-shapenet55-pre_' in osp.basename(path):
+    if '_tap-' in osp.basename(path) or '_tap_' in osp.basename(path):
         init = cfg.model.backbone.init_cfg
         assert init.type == 'Pretrained' and init.prefix == 'backbone.'
     for key in ('train_dataloader', 'val_dataloader'):
@@ -211,3 +211,40 @@ def test_run_fewshot_two_folds(tmp_path):
     bad.train_dataloader.dataset = dict(type='ScanObjectNNDataset')
     with pytest.raises(ValueError, match='not a few-shot config'):
         run._set_fold(bad, 0)
+
+
+@pytest.mark.parametrize('tap_cfg,cls_cfgs', [
+    ('tap_pointnet2_1xb32-cosine-100e_shapenet55.py',
+     ['pointnet2/pointnet2-ssg_tap-shapenet55-pre_1xb32-adamw-cosine-300e_'
+      'scanobjectnn-hardest.py']),
+    ('tap_dgcnn_1xb16-cosine-100e_shapenet55.py',
+     ['dgcnn/dgcnn_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py']),
+    ('tap_point_transformer_1xb32-cosine-100e_shapenet55.py',
+     ['point_transformer/point-transformer_tap-shapenet55-pre_1xb32-adamw-cosine-300e_'
+      'scanobjectnn-hardest.py',
+      'point_transformer/point_transformer_tap_fewshot_5way_10shot.py']),
+    ('tap_pointnet2_1xb4-2e_synthetic-shapenet55.py',
+     ['pointnet2/pointnet2-ssg_1xb8-2e_synthetic-scanobjectnn.py',
+      'pointnet2/pointnet2-ssg_tap-synthetic-pre_1xb8-2e_synthetic-scanobjectnn.py']),
+    ('tap_dgcnn_1xb4-2e_synthetic-shapenet55.py',
+     ['dgcnn/dgcnn_1xb8-2e_synthetic-scanobjectnn.py',
+      'dgcnn/dgcnn_tap-synthetic-pre_1xb8-2e_synthetic-scanobjectnn.py']),
+    ('tap_point_transformer_1xb4-2e_synthetic-shapenet55.py',
+     ['point_transformer/point-transformer_1xb8-2e_synthetic-scanobjectnn.py',
+      'point_transformer/point-transformer_tap-synthetic-pre_1xb8-2e_synthetic-scanobjectnn.py']),
+])
+def test_pretraining_backbone_fits_its_fine_tuning_configs(tap_cfg, cls_cfgs):
+    """Every key of the fine-tuned backbone exists with the same shape in the TAP one."""
+    from tap3d.registry import MODELS
+    from tap3d.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+
+    def shapes(path):
+        cfg = _load(osp.join(REPO, 'configs', path))
+        with torch.device('meta'):
+            backbone = MODELS.build(cfg.model).backbone
+        return {k: tuple(v.shape) for k, v in backbone.state_dict().items()}
+
+    pre = shapes(osp.join('tap', tap_cfg))
+    for path in cls_cfgs:
+        assert shapes(path) == pre, path
