@@ -1,5 +1,6 @@
 """ShapeNetPartDataset on small files written in the benchmark's layout."""
 import json
+import os
 import os.path as osp
 
 import numpy as np
@@ -14,9 +15,7 @@ AIRPLANE, MUG = '02691156', '03797390'
 
 def write_shape(root, synset, token, rows):
     path = osp.join(root, synset, token + '.txt')
-    if not osp.isdir(osp.dirname(path)):
-        import os
-        os.makedirs(osp.dirname(path))
+    os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w') as f:
         f.write(rows if isinstance(rows, str) else
                 '\n'.join(' '.join(f'{v:.6f}' for v in r) for r in rows) + '\n')
@@ -37,7 +36,6 @@ def make_root(tmp_path, n_points=(5, 40)):
     lists['test'] = lists['train'] + lists['val']
     with open(osp.join(root, 'synsetoffset2category.txt'), 'w') as f:
         f.write(f'Airplane\t{AIRPLANE}\nMug\t{MUG}\n')
-    import os
     os.makedirs(osp.join(root, 'train_test_split'))
     for split, names in lists.items():
         with open(osp.join(root, 'train_test_split', f'shuffled_{split}_file_list.json'),
@@ -116,7 +114,6 @@ def test_missing_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='ShapeNetPart root not found'):
         ShapeNetPartDataset(data_root=str(tmp_path / 'none'))
     root = make_root(tmp_path)
-    import os
     os.remove(osp.join(root, 'train_test_split', 'shuffled_val_file_list.json'))
     with pytest.raises(FileNotFoundError, match='shuffled_val_file_list.json'):
         ShapeNetPartDataset(data_root=root, split='trainval')

@@ -189,3 +189,24 @@ def test_runs_on_cuda():
     inputs = {k: v.cuda() for k, v in inputs.items()}
     out = model(inputs, samples, mode='predict')
     assert out[0].pred_part_labels.is_cuda
+
+
+def _cfg(path):
+    return Config.fromfile(osp.join(REPO, path))
+
+
+@pytest.mark.parametrize('tap_config, partseg_config', [
+    ('configs/tap/pointmlp_shapenet.py', 'configs/pointmlp/pointmlp_tap_partseg.py'),
+    ('configs/tap/tap_pointmlp_synthetic-cpu.py',
+     'configs/pointmlp/pointmlp-partseg_tap-synthetic-pre_1xb8-2e_synthetic-shapenetpart.py'),
+])
+def test_fine_tune_configs_fit_their_pre_training(tap_config, partseg_config):
+    """Every encoder tensor of the fine-tune model has the pre-trained name and shape."""
+    tap = MODELS.build(_cfg(tap_config).model.backbone).state_dict()
+    cfg = _cfg(partseg_config).model
+    init = cfg.backbone.pop('init_cfg')
+    assert init['type'] == 'PretrainedSkipKeys' and init['prefix'] == 'backbone.'
+    seg = MODELS.build(cfg.backbone).state_dict()
+    assert seg.keys() == tap.keys()
+    differ = [k for k in seg if seg[k].shape != tap[k].shape]
+    assert differ == list(init['skip_keys']) == ['embedding.net.0.weight']
