@@ -135,26 +135,22 @@ def test_linear_probe_tsne_and_confusion(tiny_root, tmp_path):
     cmx = _tool('analysis', 'confusion_matrix.py')
     cfg = _tiny_cfg(tiny_root, str(tmp_path))
     # A "checkpoint" of a differently seeded model, saved the way runners save.
-    torch.manual_seed(1)
     other = lp.build_model(cfg, seed=1)
     ckpt = str(tmp_path / 'other.pth')
     torch.save({'state_dict': other.state_dict()}, ckpt)
     ckpts = lp.parse_checkpoints([f'other={ckpt}'])
     assert list(ckpts) == ['random-init', 'other']
-    results = lp.linear_probe(cfg, ckpts, epochs=60)
+    # Loading really happens: the seed-0 model takes the seed-1 weights.
+    key = 'edge_convs.0.conv.0.weight'
+    loaded = lp.build_model(cfg, ckpt).backbone.state_dict()[key]
+    assert torch.equal(loaded, other.backbone.state_dict()[key])
+    assert not torch.equal(loaded, lp.build_model(cfg).backbone.state_dict()[key])
+
+    results = lp.linear_probe(cfg, ckpts, epochs=40)
     assert [r['name'] for r in results] == ['random-init', 'other']
     for r in results:
         assert 0 <= r['test_oa'] <= 100 and r['train_acc'] >= 60  # separable blobs
     assert 'test OA' in lp.format_table(results)
-    # Loading really happened: the backbones differ.
-    a, b = lp.build_model(cfg), lp.build_model(cfg, ckpt)
-    xa, _ = lp.extract_features(a, lp.build_split_dataset(cfg, 'test'))
-    xb, _ = lp.extract_features(b, lp.build_split_dataset(cfg, 'test'))
-    assert not torch.allclose(xa, xb)
-
-    pytest.importorskip('sklearn')
-    png = tsne.tsne_figure(cfg, {'random-init': None}, str(tmp_path / 't.png'), perplexity=5)
-    assert osp.getsize(png) > 1000
 
     model = lp.build_model(cfg)
     pred, gt = cmx.predict_dataset(model, lp.build_split_dataset(cfg, 'test'))
@@ -163,6 +159,15 @@ def test_linear_probe_tsne_and_confusion(tiny_root, tmp_path):
     assert cmx.confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), 2).tolist() == \
         [[1, 1], [0, 1]]
     assert osp.getsize(cmx.plot_confusion(cm, list('abcde'), str(tmp_path / 'cm.png'))) > 1000
+
+    pytest.importorskip('sklearn')
+    feats = np.random.default_rng(0).normal(size=(20, 8))
+    emb = tsne.embed_tsne(feats, perplexity=5)
+    assert emb.shape == (20, 2)
+    labels = np.arange(20) % 4
+    png = tsne.plot_embeddings({'a': (emb, labels), 'b': (emb, labels)}, list('wxyz'),
+                               str(tmp_path / 't.png'))
+    assert osp.getsize(png) > 1000
 
 
 def test_get_flops_counts_linear_layers():
