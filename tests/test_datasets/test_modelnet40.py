@@ -77,6 +77,16 @@ def test_bad_txt_line_names_file_and_line(tmp_path):
         f.write('0,0,0,0,0,x\n')
     with pytest.raises(DataFileError, match='line 1 is not numeric'):
         read_modelnet_txt(path)
+    with open(path, 'w') as f:
+        f.write('0,0,0,0,0,1\nnan,0,0,0,0,1\n')
+    with pytest.raises(DataFileError, match='NaN'):
+        read_modelnet_txt(path)
+    open(path, 'w').close()
+    with pytest.raises(DataFileError, match='holds no points'):
+        read_modelnet_txt(path)
+    with open(path, 'w') as f:
+        f.write('0,0,0,0,0,1\n1,2,3,4,5,6\n7,8,9,1,2,3\n')
+    np.testing.assert_array_equal(read_modelnet_txt(path, num_points=2)[:, 0], [0, 1])
 
 
 def test_unknown_class_in_split_file(tmp_path):

@@ -37,6 +37,8 @@ def knn_indices(x: torch.Tensor, k: int) -> torch.Tensor:
         raise ValueError(f'DGCNN: k={k} neighbours requested from only {x.shape[1]} points')
     # Indices carry no gradient: keep the (B, N, N) distances out of the graph.
     with torch.no_grad():
+        # float32 even under autocast: half-precision distances reorder neighbours.
+        x = x.float()
         # Squared distances through the Gram matrix: one matmul, same on CPU and CUDA.
         sq = (x * x).sum(dim=-1)
         dist = sq.unsqueeze(2) - 2.0 * torch.bmm(x, x.transpose(1, 2)) + sq.unsqueeze(1)
