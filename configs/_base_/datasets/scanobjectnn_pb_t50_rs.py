@@ -7,9 +7,10 @@ variant = 'pb_t50_rs'
 num_points = 1024
 
 train_pipeline = [
-    # The first 1024 of 2048 points, shuffled: what the TAP authors' loader does.
-    dict(type='PointSample', num_points=num_points, method='first'),
-    dict(type='ShufflePoints'),
+    # The TAP authors' resampling: FPS to 1200 of the 2048 points, then a random
+    # 1024 of those. Testing takes the first 1024 points, as they do.
+    dict(type='PointSample', num_points=1200, method='fps'),
+    dict(type='PointSample', num_points=num_points, method='random'),
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
     dict(type='RandomRotateUp', axis=2),

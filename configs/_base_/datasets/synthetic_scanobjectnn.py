@@ -4,8 +4,8 @@ _base_ = ['./scanobjectnn_pb_t50_rs.py']
 data_root = 'data/synthetic/ScanObjectNN'
 num_points = 256
 train_pipeline = [
-    dict(type='PointSample', num_points=num_points, method='first'),
-    dict(type='ShufflePoints'),
+    dict(type='PointSample', num_points=300, method='fps'),
+    dict(type='PointSample', num_points=num_points, method='random'),
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
     dict(type='RandomRotateUp', axis=2),
