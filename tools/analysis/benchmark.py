@@ -1,0 +1,385 @@
+"""Training and inference speed of a config's model, and of its data pipeline.
+
+    python tools/analysis/benchmark.py CONFIG [--vs CONFIG2 | --vs-options k=v ...]
+        [--device cpu|cuda] [--batch-size B] [--amp] [--compile] [--steps N]
+        [--warmup W] [--threads T] [--timer cpu|wall] [--workers K] [--json out.json]
+
+What it measures, per variant (each in a fresh process, so peak memory is its own):
+
+- **train**: one optimisation step (forward in ``'loss'`` mode, backward, the
+  config's optimiser with its gradient clipping), samples/s = B / median time;
+- **infer**: one forward pass under ``torch.no_grad`` in eval mode;
+- **memory**: peak RSS (CPU) and ``torch.cuda.max_memory_allocated`` (CUDA);
+- **FLOPs per sample** of the training step (forward + backward, counted by
+  ``torch.utils.flop_counter.FlopCounterMode`` as in ``get_flops.py``: matmul,
+  conv and attention ops, 1 multiply-add = 2 FLOPs) and the achieved GFLOP/s, as
+  a fraction of a sgemm peak measured in the same run on the same threads.
+
+Model timing uses synthetic random inputs shaped like the config's batch: B
+clouds of ``--num-points`` points with the backbone's input channels and, for
+TAP, the dataset's number of views at the head's image size (see
+``get_flops.dummy_inputs``). A bare backbone config (``model = dict(type=
+'PointMLP')``) is trained on the mean square of its output features.
+
+The **pipeline** is timed with the config's real train dataloader (its dataset,
+transforms, image decoding and collation) with ``--workers`` processes, and once
+in the main process, whose CPU time gives the samples/s one worker sustains.
+
+On a shared CPU, use ``--threads 1 --timer cpu``: process CPU time ignores the
+time other jobs take. Compare variants only by the ratio from ONE run.
+"""
+import argparse
+import copy
+import json
+import multiprocessing as mp
+import os.path as osp
+import platform
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+__all__ = ['build_variant', 'synthetic_batch', 'measure_model', 'measure_pipeline', 'main']
+
+
+def _get_flops():
+    """The sibling get_flops.py module (tools/ is not a package)."""
+    import importlib.util
+    path = osp.join(osp.dirname(osp.abspath(__file__)), 'get_flops.py')
+    spec = importlib.util.spec_from_file_location('tap3d_get_flops', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _load_cfg(config, options=None):
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def _parse_options(pairs):
+    """['a.b=1', 'c=x'] -> {'a.b': 1, 'c': 'x'} with python literals where possible."""
+    import ast
+    out = {}
+    for pair in pairs or []:
+        if '=' not in pair:
+            raise ValueError(f'benchmark: option {pair!r} is not of the form key=value')
+        key, value = pair.split('=', 1)
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value
+    return out
+
+
+def build_variant(cfg):
+    """Model of ``cfg`` (pretrained init dropped), on CPU, in train mode."""
+    from tap3d.registry import MODELS
+    from tap3d.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    model_cfg = copy.deepcopy(cfg.model)
+    if isinstance(model_cfg.get('backbone'), dict):
+        model_cfg['backbone'].pop('init_cfg', None)
+    model_cfg.pop('init_cfg', None)
+    return MODELS.build(model_cfg).train()
+
+
+def _num_views(cfg):
+    try:
+        return int(cfg.train_dataloader.dataset.get('num_views', 6))
+    except AttributeError:
+        return 6
+
+
+def synthetic_batch(model, cfg, batch_size, num_points, device, seed=0):
+    """Random inputs (and data samples) like one batch of ``cfg``.
+
+    Returns:
+        tuple: ``inputs`` dict (``points`` (B, N, 3), ``feats`` (B, N, C), for TAP
+        ``views`` (B, V, 3, S, S) and ``view_rotations`` (B, V, 3, 3)), and a
+        list of data samples (with ``gt_label`` for classifiers) or None.
+    """
+    import torch
+    from mmengine.structures import BaseDataElement
+
+    from tap3d.geometry import fixed_view_rotations
+    dummy_inputs = _get_flops().dummy_inputs
+    is_tap = type(model).__name__ == 'TAPPretrainer'
+    backbone = model.backbone if hasattr(model, 'backbone') else model
+    img = getattr(model.head, 'img_size', 224) if is_tap else 224
+    holder = model if hasattr(model, 'backbone') else type('Holder', (), dict(backbone=backbone))
+    inputs = dummy_inputs(holder, batch_size, num_points, _num_views(cfg), img, seed)
+    if is_tap:
+        # real poses: 6 of the 12 fixed views (identity poses would frame degenerate images)
+        V = inputs['view_rotations'].shape[1]
+        idx = torch.arange(V) * 12 // V
+        inputs['view_rotations'] = fixed_view_rotations(12)[idx].expand(batch_size, V, 3,
+                                                                         3).clone()
+    inputs = {k: v.to(device) for k, v in inputs.items()}
+    samples = None
+    head = getattr(model, 'head', None)
+    if head is not None and hasattr(head, 'num_classes'):
+        samples = [BaseDataElement(gt_label=torch.tensor(i % head.num_classes))
+                   for i in range(batch_size)]
+    return inputs, samples
+
+
+def _loss_fn(model, inputs, samples):
+    from mmengine.model import BaseModel
+    if isinstance(model, BaseModel) or hasattr(model, 'data_preprocessor'):
+        losses = model(inputs, samples, mode='loss')
+        return sum(v for k, v in losses.items() if k.startswith('loss'))
+    out = model(inputs)  # a bare backbone
+    return out['feats'].float().square().mean()
+
+
+def _count_flops(model, inputs, samples, train):
+    """FLOPs of one training step's forward+backward (or one forward)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter:
+        if train:
+            _loss_fn(model, inputs, samples).backward()
+        else:
+            with torch.no_grad():
+                _loss_fn(model, inputs, samples)
+    model.zero_grad(set_to_none=True)
+    return int(counter.get_total_flops())
+
+
+def measure_model(spec):
+    """Time one variant; ``spec`` is a plain dict (it crosses a process boundary).
+
+    Returns:
+        dict: ``train_s``, ``train_samples_s``, ``infer_s``, ``infer_samples_s``,
+        ``train_flops``/``infer_flops`` per batch, ``params``, ``memory`` and the
+        raw step ``times``.
+    """
+    import torch
+
+    from mmengine.optim import build_optim_wrapper
+    from tap3d.utils.benchmark import peak_memory_mb, reset_peak_memory, time_fn
+    if spec.get('threads'):
+        torch.set_num_threads(spec['threads'])
+    torch.manual_seed(0)
+    device = torch.device(spec['device'])
+    cfg = _load_cfg(spec['config'], spec.get('options'))
+    model = build_variant(cfg).to(device)
+    B = spec['batch_size'] or cfg.train_dataloader.batch_size
+    inputs, samples = synthetic_batch(model, cfg, B, spec['num_points'], device)
+    result = dict(config=spec['config'], options=spec.get('options') or {}, batch_size=B,
+                  params=sum(p.numel() for p in model.parameters()),
+                  model=type(model).__name__)
+    if spec['flops']:
+        result['train_flops'] = _count_flops(model, inputs, samples, True)
+        result['infer_flops'] = _count_flops(model, inputs, samples, False)
+    optim_cfg = copy.deepcopy(cfg.get('optim_wrapper', dict(
+        type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3))))
+    optim_cfg.pop('type', None)
+    optim_cfg['type'] = 'OptimWrapper'
+    optim = build_optim_wrapper(model, optim_cfg)
+    amp_dtype = torch.bfloat16 if spec['amp'] else None
+    step_model = torch.compile(model) if spec['compile'] else model
+
+    def autocast():
+        return torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)
+
+    def train_step():
+        with autocast():
+            loss = _loss_fn(step_model, inputs, samples)
+        optim.update_params(loss)
+
+    def infer_step():
+        with torch.no_grad(), autocast():
+            _loss_fn(step_model, inputs, samples)
+
+    reset_peak_memory(device)
+    timer = spec['timer']
+    tr = time_fn(train_step, spec['steps'], spec['warmup'], device, timer)
+    model.eval()
+    inf = time_fn(infer_step, spec['steps'], spec['warmup'], device, timer)
+    result.update(train_s=tr['median_s'], train_samples_s=B / tr['median_s'],
+                  infer_s=inf['median_s'], infer_samples_s=B / inf['median_s'],
+                  times=dict(train=tr['times_s'], infer=inf['times_s']),
+                  memory=peak_memory_mb(device))
+    if spec.get('profile'):
+        result['profile'] = _profile(train_step, spec['profile'])
+    return result
+
+
+def _profile(step, row_limit):
+    """Top ops of one training step by self CPU time (torch.profiler)."""
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        step()
+    return prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=row_limit)
+
+
+def measure_pipeline(config, options, workers, batches, batch_size=None, seed=0):
+    """Samples/s of the config's train dataloader.
+
+    Runs ``batches`` batches once with ``workers`` worker processes (wall time,
+    after the first batch, which pays the worker start-up) and once in the main
+    process (CPU time: the rate one worker sustains on a free core).
+
+    Returns:
+        dict: ``workers``, ``samples_s`` (with the workers), ``per_worker_samples_s``
+        (main process, CPU time) and ``batch_size``.
+    """
+    import torch
+    from mmengine.runner import Runner
+
+    from tap3d.utils import register_all_modules
+    register_all_modules(init_default_scope=True)
+    torch.manual_seed(seed)
+    out = dict(workers=workers)
+    for nw, key, clock in ((workers, 'samples_s', time.perf_counter),
+                           (0, 'per_worker_samples_s', time.process_time)):
+        if nw == 0 and key == 'samples_s':
+            continue
+        cfg = _load_cfg(config, options)
+        dl_cfg = copy.deepcopy(cfg.train_dataloader)
+        dl_cfg.update(num_workers=nw, persistent_workers=False)
+        if batch_size:
+            dl_cfg['batch_size'] = batch_size
+        loader = Runner.build_dataloader(dl_cfg, seed=seed)
+        it = iter(loader)
+        first = next(it)  # worker start-up and the first fetch are not counted
+        B = len(first['inputs']) if isinstance(first['inputs'], list) else loader.batch_size
+        n, t0 = 0, clock()
+        for _ in range(batches):
+            try:
+                batch = next(it)
+            except StopIteration:
+                break
+            n += len(batch['inputs']) if isinstance(batch['inputs'], list) else B
+        dt = clock() - t0
+        out[key] = n / dt if dt > 0 else float('inf')
+        out['batch_size'] = B
+        del it, loader
+    if workers == 0:
+        out['samples_s'] = out['per_worker_samples_s']
+    return out
+
+
+def _run(spec, isolate):
+    if not isolate:
+        return measure_model(spec)
+    ctx = mp.get_context('spawn')
+    with ctx.Pool(1) as pool:
+        return pool.apply(measure_model, (spec, ))
+
+
+def _fmt_table(results, peak):
+    rows = [('variant', 'train s/step', 'train samp/s', 'infer samp/s', 'GFLOP/sample',
+             'GFLOP/s', '% peak', 'peak MiB')]
+    for name, r in results:
+        flops = r.get('train_flops')
+        gfs = flops / r['train_s'] / 1e9 if flops else None
+        mem = r['memory'].get('cuda_max_allocated_mb', r['memory']['rss_mb'])
+        rows.append((name, f"{r['train_s']:.3f}", f"{r['train_samples_s']:.2f}",
+                     f"{r['infer_samples_s']:.2f}",
+                     f"{flops / r['batch_size'] / 1e9:.2f}" if flops else '-', f'{gfs:.1f}' if gfs else '-',
+                     f"{100 * gfs / peak['gflops']:.0f}%" if gfs else '-', f'{mem:.0f}'))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(row, widths))) for row in rows]
+    lines.insert(1, '-' * len(lines[0]))
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='K=V')
+    parser.add_argument('--vs', metavar='CONFIG2', help='second variant to compare with')
+    parser.add_argument('--vs-options', nargs='+', default=None, metavar='K=V',
+                        help='second variant = the (--vs or first) config with these options')
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help="default: the config's train batch size")
+    parser.add_argument('--num-points', type=int, default=1024)
+    parser.add_argument('--amp', action='store_true', help='bf16 autocast')
+    parser.add_argument('--compile', action='store_true', help='torch.compile the model')
+    parser.add_argument('--steps', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    parser.add_argument('--timer', choices=('auto', 'wall', 'cpu'), default='auto',
+                        help="'auto': CPU time on CPU, wall time on CUDA")
+    parser.add_argument('--workers', type=int, default=2, help='dataloader workers')
+    parser.add_argument('--pipeline-batches', type=int, default=8)
+    parser.add_argument('--no-pipeline', action='store_true')
+    parser.add_argument('--no-flops', action='store_true')
+    parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
+                        help='print the top ROWS ops of one training step')
+    parser.add_argument('--in-process', action='store_true',
+                        help='run the variants in this process (peak RSS is then shared)')
+    parser.add_argument('--json', metavar='OUT', help='write all results as JSON')
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from tap3d.utils.benchmark import sgemm_peak
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    timer = args.timer if args.timer != 'auto' else (
+        'wall' if args.device.startswith('cuda') else 'cpu')
+    base = dict(device=args.device, batch_size=args.batch_size, num_points=args.num_points,
+                amp=args.amp, compile=args.compile, steps=args.steps, warmup=args.warmup,
+                threads=args.threads, timer=timer, flops=not args.no_flops,
+                profile=args.profile)
+    variants = [('A', dict(base, config=args.config,
+                           options=_parse_options(args.cfg_options)))]
+    if args.vs or args.vs_options is not None:
+        opts = _parse_options(args.cfg_options if not args.vs else [])
+        opts.update(_parse_options(args.vs_options))
+        variants.append(('B', dict(base, config=args.vs or args.config, options=opts)))
+
+    peak = sgemm_peak(args.device, timer=timer,
+                      dtype=torch.bfloat16 if args.amp and args.device != 'cpu'
+                      else torch.float32)
+    results = []
+    for name, spec in variants:
+        res = _run(spec, isolate=not args.in_process)
+        if res.get('profile'):
+            print(f'--- profile of {name} ({spec["config"]}) ---\n{res.pop("profile")}')
+        results.append((name, res))
+    for name, spec in variants:
+        print(f'{name}: {spec["config"]} {spec["options"] or ""}')
+    print(f'device {args.device}, threads {torch.get_num_threads()}, timer {timer}, '
+          f'sgemm peak {peak["gflops"]:.1f} GFLOP/s (n={peak["size"]}), '
+          f'batch {results[0][1]["batch_size"]}, median of {args.steps} after '
+          f'{args.warmup} warm-up')
+    print(_fmt_table(results, peak))
+    report = dict(device=args.device, threads=torch.get_num_threads(), timer=timer,
+                  torch=torch.__version__, machine=platform.processor() or platform.machine(),
+                  amp=args.amp, compile=args.compile, date=time.strftime('%Y-%m-%d %H:%M UTC',
+                                                                         time.gmtime()),
+                  sgemm_peak=peak, variants={n: r for n, r in results})
+    if len(results) == 2:
+        a, b = results[0][1], results[1][1]
+        report['ratio_A_over_B'] = dict(train=b['train_s'] / a['train_s'],
+                                        infer=b['infer_s'] / a['infer_s'])
+        print(f"speed-up A vs B: train {report['ratio_A_over_B']['train']:.2f}x, "
+              f"infer {report['ratio_A_over_B']['infer']:.2f}x")
+    if not args.no_pipeline:
+        pipe = measure_pipeline(args.config, variants[0][1]['options'], args.workers,
+                                args.pipeline_batches, args.batch_size)
+        report['pipeline'] = pipe
+        train_rate = results[0][1]['train_samples_s']
+        pipe['vs_train_step'] = pipe['samples_s'] / train_rate
+        print(f"pipeline: {pipe['samples_s']:.1f} samples/s with {args.workers} workers "
+              f"(wall), {pipe['per_worker_samples_s']:.1f} samples/s per worker (CPU "
+              f"time); {pipe['vs_train_step']:.1f}x the training step of A")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=1)
+    return report
+
+
+if __name__ == '__main__':
+    main()
