@@ -100,6 +100,8 @@ def test_runner_trains_validates_and_draws(data_root, tmp_path):
     cfg.custom_hooks = [dict(type='ViewVisualizationHook', interval=1, num_samples=2)]
     cfg.default_hooks.checkpoint.update(interval=1)
     cfg.default_hooks.logger.update(interval=1)
+    # the visualizer is a named global instance: a fresh name gives this run its own
+    cfg.visualizer.name = f'tap_vis_{osp.basename(str(tmp_path))}'
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2
