@@ -295,7 +295,8 @@ def _fmt_table(results, peak):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
-    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='K=V')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='K=V',
+                        help='overrides for both variants, e.g. model.head.depth=2')
     parser.add_argument('--vs', metavar='CONFIG2', help='second variant to compare with')
     parser.add_argument('--vs-options', nargs='+', default=None, metavar='K=V',
                         help='second variant = the (--vs or first) config with these options')
@@ -335,7 +336,8 @@ def main(argv=None):
     variants = [('A', dict(base, config=args.config,
                            options=_parse_options(args.cfg_options)))]
     if args.vs or args.vs_options is not None:
-        opts = _parse_options(args.cfg_options if not args.vs else [])
+        # --cfg-options apply to both variants, --vs-options to B only
+        opts = _parse_options(args.cfg_options)
         opts.update(_parse_options(args.vs_options))
         variants.append(('B', dict(base, config=args.vs or args.config, options=opts)))
 
