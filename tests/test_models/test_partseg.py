@@ -210,3 +210,33 @@ def test_fine_tune_configs_fit_their_pre_training(tap_config, partseg_config):
     assert seg.keys() == tap.keys()
     differ = [k for k in seg if seg[k].shape != tap[k].shape]
     assert differ == list(init['skip_keys']) == ['embedding.net.0.weight']
+
+
+def test_refinement_relabels_tiny_parts_by_their_neighbours():
+    from tap3d.models.segmentors.part_segmentor import refine_parts
+    # mug (36, 37): two clusters of 12 points; 2 points inside the first cluster
+    # are predicted 37 and must become 36, the clusters themselves stay
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.rand(12, 3, generator=g) * 0.1, torch.rand(12, 3, generator=g) * 0.1 + 5
+    points = torch.cat([a, b])
+    labels = torch.tensor([36] * 12 + [37] * 12)
+    noisy = labels.clone()
+    noisy[[3, 7]] = 37  # part 37 still has 14 points: not tiny
+    noisy[20] = 36      # part 36 has 11: not tiny either
+    assert torch.equal(refine_parts(points, noisy, torch.arange(50) // 2 == 18, n=10), noisy)
+    tiny = torch.full((24, ), 36)
+    tiny[[3, 7]] = 37  # part 37 has 2 points < 10: relabelled from neighbours
+    allowed = (torch.arange(50) >= 36) & (torch.arange(50) <= 37)
+    assert torch.equal(refine_parts(points, tiny, allowed, n=10), torch.full((24, ), 36))
+    # the model's predict applies it to each shape's argmax when test_cfg.refine > 0
+    torch.manual_seed(0)
+    model = small_model().eval()
+    inputs, samples = batch()
+    plain = [s.pred_part_labels.clone() for s in model(inputs, samples, mode='predict')]
+    model.test_cfg['refine'] = 30
+    refined = model(inputs, samples, mode='predict')
+    for i, s in enumerate(refined):
+        expect = refine_parts(inputs['points'][i], plain[i],
+                              model.category_parts[samples[i].gt_label[0]], 30)
+        assert torch.equal(s.pred_part_labels, expect)
+    assert any(not torch.equal(a, b.pred_part_labels) for a, b in zip(plain, refined))
