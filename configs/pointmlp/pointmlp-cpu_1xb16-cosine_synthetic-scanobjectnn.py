@@ -2,7 +2,7 @@
 # configs/tap/tap_pointmlp_synthetic-cpu.py (embed 16, one pre/pos block per stage,
 # k = 16; 256-d global feature) on tap3d's synthetic ScanObjectNN PB_T50_RS files,
 # with TAP's ScanObjectNN recipe (AdamW 5e-4, wd 0.05, label smoothing 0.3, grad clip
-# 10, cosine with warm-up) shrunk to 15 epochs and 1024 points. From scratch as is;
+# 10, cosine with warm-up) shrunk to 10 epochs and 512 points. From scratch as is;
 # from a TAP checkpoint with
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #       model.backbone.init_cfg.checkpoint=CKPT model.backbone.init_cfg.prefix=backbone.
@@ -10,8 +10,8 @@ _base_ = [
     '../_base_/models/cls_pointmlp.py', '../_base_/datasets/synthetic_scanobjectnn.py',
     '../_base_/schedules/cls_adamw_cosine_300e.py', '../_base_/default_runtime.py'
 ]
-num_points = 1024
-max_epochs = 15
+num_points = 512
+max_epochs = 10
 warmup_epochs = 1
 
 model = dict(
