@@ -7,6 +7,15 @@ from tap3d.models.backbones.pointnet2 import PointNet2
 from tap3d.models.heads.cls_head import ClsHead
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny inputs: one thread avoids the sync overhead of many small ops.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _count(module):
     return sum(p.numel() for p in module.parameters())
 
