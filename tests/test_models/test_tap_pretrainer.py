@@ -154,8 +154,8 @@ def test_overfit_four_shapes(one_thread):
                    backbone=dict(TINY_BACKBONE, embed_dim=16),
                    loss=dict(type='ViewLoss', weight_fg=5.0, weight_bg=5.0))
     steps = 200
-    optim = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=3e-3, total_steps=steps,
+    optim = torch.optim.AdamW(model.parameters(), lr=4e-3, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=4e-3, total_steps=steps,
                                                 pct_start=0.1)
     start = time.time()
     for step in range(steps):
