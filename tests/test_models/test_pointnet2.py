@@ -33,6 +33,8 @@ def test_msg_preset_builds_with_concatenated_scales():
     assert backbone.stages[0].out_channels == 64 + 128 + 128
     assert backbone.stages[1].out_channels == 128 + 256 + 256
     assert backbone.out_channels == 1024
+    # Regression value of this implementation (the TAP authors did not use MSG).
+    assert _count(backbone) == 1_076_320
 
 
 def test_forward_backward_contract_classification_form():
