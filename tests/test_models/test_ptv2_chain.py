@@ -46,7 +46,6 @@ def scenes(tmp_path_factory):
 
 
 def test_tap_pretrain_finetune_and_vote(tmp_path, scenes, monkeypatch):
-    import tap3d.evaluation.metrics.view_metric  # noqa: F401  (ViewMetric for TAP validation)
     one_epoch = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
                  'default_hooks.checkpoint.interval=1']
     tap_dir = tmp_path / 'tap'

@@ -64,7 +64,6 @@ def _runner(monkeypatch, name, argv):
 
 @needs_spconv
 def test_tap_pretrain_finetune_and_vote(tmp_path, monkeypatch):
-    import tap3d.evaluation.metrics.view_metric  # noqa: F401  (ViewMetric for TAP validation)
     from tap3d.datasets.synthetic.scenes import write_synthetic_scenes
     root = str(tmp_path / 'scannet')
     write_synthetic_scenes(root, num_train=2, num_val=1, points_per_scene=500, seed=0)
