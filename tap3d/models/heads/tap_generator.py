@@ -1,6 +1,7 @@
 """The 2D generator of TAP: transposed convolutions from view features to an image."""
 import math
 
+import torch
 import torch.nn as nn
 
 
@@ -55,7 +56,13 @@ class ViewGenerator(nn.Module):
             layers.append(_tconv(widths[i], widths[i + 1], s))
             layers.append(nn.ReLU(inplace=True) if i < 3 else nn.Sigmoid())
         self.layers = nn.Sequential(*layers)
+        # channels-last weights and activations: the CPU (oneDNN) and cuDNN
+        # transposed-conv kernels are faster in NHWC (about 1.25x here on CPU)
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x):
-        """(B, C, H', W') -> (B, out_channels, H' * downsample, W' * downsample) in [0, 1]."""
-        return self.layers(x)
+        """(B, C, H', W') -> (B, out_channels, H' * downsample, W' * downsample) in [0, 1].
+
+        The output is channels-last in memory; its shape and values are unchanged.
+        """
+        return self.layers(x.contiguous(memory_format=torch.channels_last))
