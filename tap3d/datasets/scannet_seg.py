@@ -27,6 +27,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
+from tap3d.utils.checkpoint import register_checkpoint_safe_globals
 from .io import DataFileError
 from .scannet_constants import IGNORE_INDEX, SEG_CLASSES, SEG_NYU40_IDS, SEG_PALETTE
 from .scannet_det import load_npy
@@ -34,20 +35,6 @@ from .scannet_det import load_npy
 __all__ = ['ScanNetSegDataset', 'load_scannet_pth']
 
 _NUM_CLASSES = len(SEG_CLASSES)
-
-
-def _numpy_safe_globals() -> list:
-    """The numpy types a ``.pth`` of numpy arrays needs under ``weights_only=True``."""
-    try:
-        from numpy._core.multiarray import _reconstruct  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1.x
-        from numpy.core.multiarray import _reconstruct
-    dtypes = [type(np.dtype(t)) for t in (np.float16, np.float32, np.float64, np.uint8, np.int8,
-                                          np.int16, np.uint16, np.int32, np.uint32, np.int64,
-                                          np.uint64, np.bool_)]
-    # files written under numpy 1.x name the function by its old module path
-    return [_reconstruct, (_reconstruct, 'numpy.core.multiarray._reconstruct'), np.ndarray,
-            np.dtype] + dtypes
 
 
 def load_scannet_pth(path: str) -> dict:
@@ -67,8 +54,10 @@ def load_scannet_pth(path: str) -> dict:
     if not osp.isfile(path):
         raise DataFileError(f'{path}: file not found')
     try:
-        with torch.serialization.safe_globals(_numpy_safe_globals()):
-            data = torch.load(path, map_location='cpu', weights_only=True)
+        # numpy arrays need numpy's reconstructors allow-listed (process-wide; a
+        # `safe_globals` context would remove them again on exit)
+        register_checkpoint_safe_globals()
+        data = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as err:
         raise DataFileError(f'{path}: cannot load the scene ({err})') from err
     if not isinstance(data, dict):

@@ -77,15 +77,20 @@ def _checkpoint_safe_types() -> list:
     dtype_classes = [type(np.dtype(t)) for t in (
         np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
         np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)]
+    # checkpoints written under numpy 1.x name the reconstructors by their old path
+    aliases = [(multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+               (multiarray.scalar, 'numpy.core.multiarray.scalar')]
     return [HistoryBuffer, ConfigDict, np.ndarray, np.dtype, multiarray._reconstruct,
-            multiarray.scalar] + dtype_classes
+            multiarray.scalar] + dtype_classes + aliases
 
 
 def register_checkpoint_safe_globals() -> None:
     """Allow-list the non-tensor types that mmengine checkpoints contain.
 
     Only these types become loadable with ``torch.load(weights_only=True)``;
-    arbitrary pickled code still is not.
+    arbitrary pickled code still is not. Registration is process-wide; do not wrap
+    loads of the same types in ``torch.serialization.safe_globals(...)``, whose exit
+    removes them again.
     """
     if not _REGISTERED['safe_globals']:
         torch.serialization.add_safe_globals(_checkpoint_safe_types())
