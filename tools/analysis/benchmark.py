@@ -325,6 +325,7 @@ def main(argv=None):
     import torch
 
     from tap3d.utils.benchmark import sgemm_peak
+    started = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     if args.threads:
         torch.set_num_threads(args.threads)
     timer = args.timer if args.timer != 'auto' else (
@@ -359,8 +360,7 @@ def main(argv=None):
     print(_fmt_table(results, peak))
     report = dict(device=args.device, threads=torch.get_num_threads(), timer=timer,
                   torch=torch.__version__, machine=platform.processor() or platform.machine(),
-                  amp=args.amp, compile=args.compile, date=time.strftime('%Y-%m-%d %H:%M UTC',
-                                                                         time.gmtime()),
+                  amp=args.amp, compile=args.compile, date=started,
                   sgemm_peak=peak, variants={n: r for n, r in results})
     if len(results) == 2:
         a, b = results[0][1], results[1][1]

@@ -48,6 +48,18 @@ def _activation(name):
     raise ValueError(f"PointMLP: unknown activation {name!r} (use 'relu' or 'gelu')")
 
 
+def _group_rows(x, idx):
+    """``group_points`` as one row ``index_select`` on the flattened batch.
+
+    x (B, N, C), idx (B, S, k) -> (B, S, k, C). Copying whole rows (and
+    ``index_add`` in the backward) is 1.5-2x faster on CPU than ``gather``
+    with an index expanded over the channels.
+    """
+    B, N, C = x.shape
+    base = (torch.arange(B, device=x.device) * N).view(B, 1, 1)
+    return x.reshape(B * N, C).index_select(0, (idx + base).reshape(-1)).view(*idx.shape, C)
+
+
 class PointwiseLinear(nn.Linear):
     """A 1x1 Conv1d written as a Linear on channels-last input.
 
@@ -165,7 +177,7 @@ class LocalGrouper(nn.Module):
         new_xyz, anchor, nn_idx = self.sample(xyz, feats)
         B, C = feats.shape[0], feats.shape[-1]
         # the sample-wide std still needs the centred groups, at width C only
-        centred = group_points(feats, nn_idx) - anchor.unsqueeze(2)
+        centred = _group_rows(feats, nn_idx) - anchor.unsqueeze(2)
         inv_std = 1.0 / (centred.reshape(B, -1).std(dim=-1) + 1e-5)
         lin = pre.transfer.net[0]
         alpha, beta = self.affine_alpha.view(C), self.affine_beta.view(C)
@@ -173,7 +185,7 @@ class LocalGrouper(nn.Module):
         proj = F.linear(feats, w1 * alpha) * inv_std.view(B, 1, 1)  # (B, N, C_out)
         offset = (F.linear(anchor, w1 * alpha) * inv_std.view(B, 1, 1)
                   - F.linear(anchor, lin.weight[:, C:], lin.bias) - F.linear(beta, w1))
-        y = group_points(proj, nn_idx) - offset.unsqueeze(2)  # (B, S, k, C_out)
+        y = _group_rows(proj, nn_idx) - offset.unsqueeze(2)  # (B, S, k, C_out)
         return new_xyz, pre.extract(pre.transfer.net[2](pre.transfer.net[1](y)))
 
     def forward(self, xyz, feats):
