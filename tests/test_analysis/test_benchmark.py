@@ -4,7 +4,6 @@ import json
 import os.path as osp
 
 import pytest
-import torch
 
 from tap3d.utils.benchmark import clock, peak_memory_mb, sgemm_peak, time_fn
 
@@ -63,9 +62,9 @@ def test_pointmlp_fused_vs_unfused(tmp_path):
 
 
 def test_tap_vs_reference_same_flops_and_params():
-    report = _tool().main([osp.join(CFG, 'tap_pointmlp-authors-heads_1xb8_synthetic-shapenet55.py'),
-                           '--vs', osp.join(CFG, 'tap_pointmlp-reference_1xb8_synthetic-shapenet55.py'),
-                           '--cfg-options', *TINY_TAP, *FAST])
+    fast = osp.join(CFG, 'tap_pointmlp-authors-heads_1xb8_synthetic-shapenet55.py')
+    ref = osp.join(CFG, 'tap_pointmlp-reference_1xb8_synthetic-shapenet55.py')
+    report = _tool().main([fast, '--vs', ref, '--cfg-options', *TINY_TAP, *FAST])
     a, b = report['variants']['A'], report['variants']['B']
     assert a['model'] == b['model'] == 'TAPPretrainer'
     assert a['params'] == b['params']

@@ -283,7 +283,8 @@ def _fmt_table(results, peak):
         mem = r['memory'].get('cuda_max_allocated_mb', r['memory']['rss_mb'])
         rows.append((name, f"{r['train_s']:.3f}", f"{r['train_samples_s']:.2f}",
                      f"{r['infer_samples_s']:.2f}",
-                     f"{flops / r['batch_size'] / 1e9:.2f}" if flops else '-', f'{gfs:.1f}' if gfs else '-',
+                     f"{flops / r['batch_size'] / 1e9:.2f}" if flops else '-',
+                     f'{gfs:.1f}' if gfs else '-',
                      f"{100 * gfs / peak['gflops']:.0f}%" if gfs else '-', f'{mem:.0f}'))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ['  '.join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in
