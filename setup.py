@@ -33,7 +33,7 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['tap3d', 'tap3d.*']),
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     install_requires=install_requires,
     extras_require={
         'scene': ['torch-scatter>=2.1', 'spconv-cu120>=2.3'],
