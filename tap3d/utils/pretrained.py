@@ -11,7 +11,7 @@ this class instead. It loads the checkpoint with ``weights_only=True`` and
 - warns about unexpected checkpoint keys under the prefix;
 - stores the report on ``module.pretrained_report`` for tests and tools.
 """
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -47,12 +47,22 @@ def load_pretrained(module: nn.Module,
                     checkpoint: str,
                     prefix: Optional[str] = None,
                     allow_missing: bool = False,
-                    map_location: str = 'cpu') -> dict:
+                    map_location: str = 'cpu',
+                    skip_keys: Sequence[str] = ()) -> dict:
     """Load ``checkpoint`` (optionally only keys under ``prefix``) into ``module``.
 
+    Args:
+        skip_keys: module keys (after the prefix) that keep their initial value,
+            whether or not the checkpoint holds them (e.g. an input layer whose
+            width differs between pre-training and fine-tuning).
+
     Returns:
-        The match report of :func:`match_state_dict`.
+        The match report of :func:`match_state_dict`, plus ``skipped``.
     """
+    skip_keys = tuple(skip_keys)
+    unknown = [k for k in skip_keys if k not in module.state_dict()]
+    if unknown:
+        raise KeyError(f'skip_keys {unknown} are not keys of {type(module).__name__}')
     ckpt = load_checkpoint_file(checkpoint, map_location=map_location)
     state_dict = ckpt.get('state_dict', ckpt)
     if prefix:
@@ -60,7 +70,10 @@ def load_pretrained(module: nn.Module,
             prefix += '.'
         state_dict = {k[len(prefix):]: v for k, v in state_dict.items()
                       if k.startswith(prefix)}
+    state_dict = {k: v for k, v in state_dict.items() if k not in skip_keys}
     report = match_state_dict(module, state_dict)
+    report['missing'] = [k for k in report['missing'] if k not in skip_keys]
+    report['skipped'] = list(skip_keys)
     where = f"{checkpoint} (prefix '{prefix or ''}')"
     if report['shape_mismatch']:
         lines = ', '.join(f'{k}: ckpt {a} vs model {b}'
@@ -82,8 +95,9 @@ def load_pretrained(module: nn.Module,
         print_log(f'{len(report["unexpected"])} unexpected keys in {where}: '
                   f'{report["unexpected"][:10]}', logger='current', level=30)
     module.load_state_dict({k: state_dict[k] for k in report['matched']}, strict=False)
+    kept = f'; kept fresh: {list(skip_keys)}' if skip_keys else ''
     print_log(f'loaded {len(report["matched"])}/{len(module.state_dict())} keys of '
-              f'{type(module).__name__} from {where}', logger='current')
+              f'{type(module).__name__} from {where}{kept}', logger='current')
     return report
 
 
@@ -97,18 +111,21 @@ class CheckedPretrainedInit:
             e.g. ``'backbone.'`` to take a TAP pre-trained backbone.
         allow_missing: accept module keys that the checkpoint lacks.
         map_location: forwarded to ``torch.load``.
+        skip_keys: module keys left at their initial value.
     """
 
     def __init__(self, checkpoint: str, prefix: Optional[str] = None,
-                 allow_missing: bool = False, map_location: str = 'cpu'):
+                 allow_missing: bool = False, map_location: str = 'cpu',
+                 skip_keys: Sequence[str] = ()):
         self.checkpoint = checkpoint
         self.prefix = prefix
         self.allow_missing = allow_missing
         self.map_location = map_location
+        self.skip_keys = tuple(skip_keys)
 
     def __call__(self, module: nn.Module) -> None:
         report = load_pretrained(module, self.checkpoint, self.prefix,
-                                 self.allow_missing, self.map_location)
+                                 self.allow_missing, self.map_location, self.skip_keys)
         module.pretrained_report = report
         if hasattr(module, '_params_init_info'):
             from mmengine.model.weight_init import update_init_info

@@ -11,73 +11,35 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS, WEIGHT_INITIALIZERS
+from tap3d.utils.pretrained import CheckedPretrainedInit
 
 __all__ = ['PartSegmentor', 'PretrainedSkipKeys', 'scale_partseg_inputs', 'refine_parts']
 
 
 @WEIGHT_INITIALIZERS.register_module()
-class PretrainedSkipKeys:
-    """Checked pre-trained initialisation that leaves ``skip_keys`` untouched.
+class PretrainedSkipKeys(CheckedPretrainedInit):
+    """The checked ``Pretrained`` initialiser with keys left at their fresh values.
 
-    Like ``Pretrained`` (:func:`tap3d.utils.pretrained.load_pretrained`): raises if
-    a loaded tensor's shape differs or a module key other than ``skip_keys`` is
-    missing from the checkpoint; stores the match report (plus ``skipped``) on
-    ``module.pretrained_report``.
+    A named preset of :class:`tap3d.utils.pretrained.CheckedPretrainedInit` with
+    ``skip_keys`` (all other checks unchanged: shape mismatches and any other
+    missing key raise; the report, with ``skipped``, lands on
+    ``module.pretrained_report``).
 
     Args:
         checkpoint: path of the checkpoint.
         prefix: only keys under it are used, with it stripped (``'backbone.'``).
-        skip_keys: module keys (after the prefix) that keep their initial value
-            whether or not the checkpoint holds them.
+        skip_keys: module keys (after the prefix) that keep their initial value.
         map_location: forwarded to ``torch.load``.
     """
 
     def __init__(self, checkpoint: str, prefix: Optional[str] = None,
                  skip_keys: Sequence[str] = (), map_location: str = 'cpu'):
-        self.checkpoint = checkpoint
-        self.prefix = prefix
-        self.skip_keys = tuple(skip_keys)
-        self.map_location = map_location
-
-    def __call__(self, module: nn.Module) -> None:
-        from tap3d.utils import load_checkpoint_file
-        from tap3d.utils.pretrained import match_state_dict
-        own = module.state_dict()
-        unknown = [k for k in self.skip_keys if k not in own]
-        if unknown:
-            raise KeyError(f'PretrainedSkipKeys: skip_keys {unknown} are not keys of '
-                           f'{type(module).__name__}')
-        ckpt = load_checkpoint_file(self.checkpoint, map_location=self.map_location)
-        state = ckpt.get('state_dict', ckpt)
-        prefix = self.prefix or ''
-        if prefix and not prefix.endswith('.'):
-            prefix += '.'
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        state = {k: v for k, v in state.items() if k not in self.skip_keys}
-        report = match_state_dict(module, state)
-        where = f"{self.checkpoint} (prefix '{prefix}')"
-        if report['shape_mismatch']:
-            raise RuntimeError(f'checkpoint {where} does not match {type(module).__name__}: '
-                               f'shape mismatches {report["shape_mismatch"][:10]}')
-        if not report['matched']:
-            raise RuntimeError(f'checkpoint {where} matched none of the keys of '
-                               f'{type(module).__name__}; it holds {list(state)[:5]}')
-        missing = [k for k in report['missing'] if k not in self.skip_keys]
-        if missing:
-            raise RuntimeError(f'{len(missing)} keys of {type(module).__name__} are not in '
-                               f'{where}: {missing[:10]}')
-        module.load_state_dict({k: state[k] for k in report['matched']}, strict=False)
-        report['skipped'] = list(self.skip_keys)
-        report['missing'] = missing
-        module.pretrained_report = report
-        print_log(f'loaded {len(report["matched"])}/{len(own)} keys of '
-                  f'{type(module).__name__} from {where}; kept fresh: {list(self.skip_keys)}',
-                  logger='current')
+        super().__init__(checkpoint, prefix=prefix, map_location=map_location,
+                         skip_keys=skip_keys)
 
 
 def scale_partseg_inputs(inputs: Dict[str, torch.Tensor], scales: torch.Tensor,
