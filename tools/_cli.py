@@ -15,6 +15,12 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:  # tools run from any cwd without installing the package
     sys.path.insert(0, REPO_ROOT)
 
+from tap3d.utils.cpu_allocator import configure_cpu_allocator  # noqa: E402
+
+# reuse freed memory instead of page-faulting every step's activations back in
+# (1.4x on a PointMLP training step on CPU; TAP3D_CPU_ALLOCATOR=system opts out)
+configure_cpu_allocator()
+
 
 class UserError(Exception):
     """An error caused by the user's input, reported in one line."""

@@ -93,6 +93,8 @@ def main():
     args = parse_args()
     os.chdir(REPO)
     from tap3d.utils import register_all_modules
+    from tap3d.utils.cpu_allocator import configure_cpu_allocator
+    configure_cpu_allocator()  # reuse freed memory (TAP3D_CPU_ALLOCATOR=system opts out)
     register_all_modules(init_default_scope=False)
 
     start = time.time()

@@ -3,6 +3,7 @@
     python tools/analysis/benchmark.py CONFIG [--vs CONFIG2 | --vs-options k=v ...]
         [--device cpu|cuda] [--batch-size B] [--amp] [--compile] [--steps N]
         [--warmup W] [--threads T] [--timer cpu|wall] [--workers K] [--json out.json]
+        [--allocator keep|system] [--vs-allocator keep|system]
 
 What it measures, per variant (each in a fresh process, so peak memory is its own):
 
@@ -24,6 +25,11 @@ TAP, the dataset's number of views at the head's image size (see
 The **pipeline** is timed with the config's real train dataloader (its dataset,
 transforms, image decoding and collation) with ``--workers`` processes, and once
 in the main process, whose CPU time gives the samples/s one worker sustains.
+
+The tools run with :func:`tap3d.utils.cpu_allocator.configure_cpu_allocator`,
+which makes glibc reuse freed memory instead of page-faulting every step's
+activations back in; ``--allocator system`` (and ``--vs-allocator`` for B)
+times a variant as a plain python process runs it.
 
 On a shared CPU, use ``--threads 1 --timer cpu``: process CPU time ignores the
 time other jobs take. Compare variants only by the ratio from ONE run.
@@ -163,6 +169,8 @@ def measure_model(spec):
 
     from mmengine.optim import build_optim_wrapper
     from tap3d.utils.benchmark import peak_memory_mb, reset_peak_memory, time_fn
+    from tap3d.utils.cpu_allocator import configure_cpu_allocator
+    allocator = configure_cpu_allocator(spec.get('allocator', 'keep'))
     if spec.get('threads'):
         torch.set_num_threads(spec['threads'])
     torch.manual_seed(0)
@@ -173,7 +181,7 @@ def measure_model(spec):
     inputs, samples = synthetic_batch(model, cfg, B, spec['num_points'], device)
     result = dict(config=spec['config'], options=spec.get('options') or {}, batch_size=B,
                   params=sum(p.numel() for p in model.parameters()),
-                  model=type(model).__name__)
+                  model=type(model).__name__, allocator=allocator)
     if spec['flops']:
         result['train_flops'] = _count_flops(model, inputs, samples, True)
         result['infer_flops'] = _count_flops(model, inputs, samples, False)
@@ -318,6 +326,12 @@ def main(argv=None):
     parser.add_argument('--no-flops', action='store_true')
     parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
                         help='print the top ROWS ops of one training step')
+    parser.add_argument('--allocator', choices=('keep', 'system'), default='keep',
+                        help="CPU malloc policy of A (see tap3d/utils/cpu_allocator.py): "
+                        "'keep' reuses freed memory as the tools do, 'system' is glibc's "
+                        'default, as in a plain python process')
+    parser.add_argument('--vs-allocator', choices=('keep', 'system'), default=None,
+                        help='malloc policy of B (default: the same as A)')
     parser.add_argument('--in-process', action='store_true',
                         help='run the variants in this process (peak RSS is then shared)')
     parser.add_argument('--json', metavar='OUT', help='write all results as JSON')
@@ -335,17 +349,20 @@ def main(argv=None):
                 amp=args.amp, compile=args.compile, steps=args.steps, warmup=args.warmup,
                 threads=args.threads, timer=timer, flops=not args.no_flops,
                 profile=args.profile)
-    variants = [('A', dict(base, config=args.config,
+    variants = [('A', dict(base, config=args.config, allocator=args.allocator,
                            options=_parse_options(args.cfg_options)))]
     if args.vs or args.vs_options is not None:
         # --cfg-options apply to both variants, --vs-options to B only
         opts = _parse_options(args.cfg_options)
         opts.update(_parse_options(args.vs_options))
-        variants.append(('B', dict(base, config=args.vs or args.config, options=opts)))
+        variants.append(('B', dict(base, config=args.vs or args.config, options=opts,
+                                   allocator=args.vs_allocator or args.allocator)))
 
     peak = sgemm_peak(args.device, timer=timer,
                       dtype=torch.bfloat16 if args.amp and args.device != 'cpu'
                       else torch.float32)
+    if args.in_process and len({spec['allocator'] for _, spec in variants}) > 1:
+        parser.error('--vs-allocator needs each variant in its own process (drop --in-process)')
     results = []
     for name, spec in variants:
         res = _run(spec, isolate=not args.in_process)
@@ -353,7 +370,8 @@ def main(argv=None):
             print(f'--- profile of {name} ({spec["config"]}) ---\n{res.pop("profile")}')
         results.append((name, res))
     for name, spec in variants:
-        print(f'{name}: {spec["config"]} {spec["options"] or ""}')
+        print(f'{name}: {spec["config"]} {spec["options"] or ""} '
+              f'(allocator: {spec["allocator"]})')
     print(f'device {args.device}, threads {torch.get_num_threads()}, timer {timer}, '
           f'sgemm peak {peak["gflops"]:.1f} GFLOP/s (n={peak["size"]}), '
           f'batch {results[0][1]["batch_size"]}, median of {args.steps} after '
