@@ -169,3 +169,34 @@ def test_tap_head_matches_reference(authors_direction):
 def test_reference_head_rejects_other_photograph_modes():
     with pytest.raises(ValueError, match='photograph'):
         TAPHeadReference(16, photograph='projection')
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+def test_group_std_matches_the_centred_groups(dtype):
+    """The per-point-sums std equals torch.std of the built groups, value and gradient."""
+    from tap3d.models.backbones.pointmlp import _group_std
+    from tap3d.ops import group_points
+    g = torch.Generator().manual_seed(3)
+    B, N, S, k, C = 3, 40, 20, 6, 5
+    # large offset, small spread: the case where E[x^2] - E[x]^2 would lose digits
+    base = (10 + torch.rand(B, N, C, generator=g, dtype=dtype)).requires_grad_()
+    nn_idx = torch.randint(0, N, (B, S, k), generator=g)
+    centres = torch.randint(0, N, (B, S), generator=g)
+    weights = torch.rand(B, generator=g, dtype=dtype)
+
+    def run(fn):
+        anchor = base.gather(1, centres[..., None].expand(-1, -1, C))
+        std = fn(base, anchor, nn_idx)
+        (std * weights).sum().backward()
+        grad, base.grad = base.grad, None
+        return std.detach(), grad
+
+    def built(feats, anchor, idx):
+        return (group_points(feats, idx) - anchor[:, :, None]).reshape(B, -1).std(-1)
+
+    std_fast, grad_fast = run(_group_std)
+    std_ref, grad_ref = run(built)
+    assert std_fast.dtype == dtype
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    assert torch.allclose(std_fast, std_ref, rtol=tol, atol=0)
+    assert torch.allclose(grad_fast, grad_ref, rtol=tol * 10, atol=tol * grad_ref.abs().max())
