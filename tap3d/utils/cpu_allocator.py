@@ -38,15 +38,15 @@ def configure_cpu_allocator(mode=None, trim_threshold=1 << 30):
     Returns:
         str: the policy in effect: ``'keep'``, or ``'system'`` when asked for or
         when the C library is not glibc (macOS, musl), where it does nothing.
+        ``'keep'`` cannot be undone in a process, so asking for ``'system'``
+        after it returns ``'keep'``.
     """
     global _applied
     mode = (mode or os.environ.get(ALLOCATOR_ENV) or 'keep').lower()
     if mode not in ('keep', 'system'):
         raise ValueError(f"{ALLOCATOR_ENV} must be 'keep' or 'system', got {mode!r}")
-    if mode == 'system':
-        return 'system'
-    if _applied == 'keep':
-        return 'keep'
+    if _applied == 'keep' or mode == 'system':
+        return _applied or 'system'
     try:
         libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
         mallopt = libc.mallopt

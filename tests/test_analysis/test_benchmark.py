@@ -2,6 +2,8 @@
 import importlib.util
 import json
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
 
@@ -57,6 +59,7 @@ def test_pointmlp_fused_vs_unfused(tmp_path):
     assert 0 < a['train_flops'] < b['train_flops']
     assert a['infer_flops'] < a['train_flops']
     assert report['ratio_A_over_B']['train'] > 0
+    assert a['allocator'] == b['allocator'] == 'keep'
     saved = json.loads(out.read_text())
     assert saved['sgemm_peak']['gflops'] > 0 and set(saved['variants']) == {'A', 'B'}
 
@@ -71,6 +74,24 @@ def test_tap_vs_reference_same_flops_and_params():
     # same architecture; the reference does more matmul work (K/V projected per
     # view, every group member through the first layer)
     assert a['infer_flops'] < b['infer_flops']
+
+
+def test_allocator_policy_per_variant(tmp_path):
+    cfg = osp.join(CFG, 'pointmlp_1xb8_synthetic-shapenet55.py')
+    # the command line, each variant in its own process with its own malloc policy
+    out = tmp_path / 'r.json'
+    isolated = [a for a in FAST if a != '--in-process']
+    subprocess.run([sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), cfg,
+                    '--cfg-options', *TINY_MLP, '--no-flops', '--vs', cfg, '--vs-allocator',
+                    'system', '--json', str(out), *isolated], check=True, cwd=REPO,
+                   capture_output=True)
+    report = json.loads(out.read_text())
+    assert report['variants']['A']['allocator'] == 'keep'
+    assert report['variants']['B']['allocator'] == 'system'
+    # a malloc policy is per process: two policies need a process per variant
+    with pytest.raises(SystemExit):
+        _tool().main([cfg, '--cfg-options', *TINY_MLP, '--vs-options', 'model.bias=True',
+                      '--vs-allocator', 'system', *FAST])
 
 
 def test_bad_option_is_reported():

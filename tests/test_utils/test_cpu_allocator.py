@@ -52,6 +52,11 @@ def test_unknown_policy_is_rejected(monkeypatch):
         configure_cpu_allocator()
 
 
-def test_system_policy_leaves_malloc_alone(monkeypatch):
+def test_system_policy_reports_what_is_in_effect(monkeypatch):
+    from tap3d.utils import cpu_allocator
     monkeypatch.setenv('TAP3D_CPU_ALLOCATOR', 'system')
+    monkeypatch.setattr(cpu_allocator, '_applied', None)
     assert configure_cpu_allocator() == 'system'
+    # 'keep' cannot be undone in a process; the answer says so
+    monkeypatch.setattr(cpu_allocator, '_applied', 'keep')
+    assert configure_cpu_allocator() == 'keep'
