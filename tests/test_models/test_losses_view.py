@@ -95,3 +95,23 @@ def test_perceptual_loss_random_and_from_file(tmp_path):
     assert torch.allclose(loaded(y, x), loss)
     loaded.train()
     assert not loaded.features.training
+
+
+def test_view_loss_gradient_matches_masked_means_on_random_views():
+    """Per-pixel channel sums give the masked-mean loss and its gradient, any layout."""
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand(2, 3, 3, 6, 7, generator=g)
+    target[:, :, :, :2] = 1.0  # white rows: background
+    pred = torch.rand(6, 3, 6, 7, generator=g).contiguous(memory_format=torch.channels_last)
+    pred = pred.view(2, 3, 3, 6, 7).requires_grad_(True)
+    loss, mse_fg, mse_bg = ViewLoss(weight_fg=20, weight_bg=1)(pred, target, return_parts=True)
+    assert not mse_fg.requires_grad and not mse_bg.requires_grad
+    loss.backward()
+    fg = (target < 1).any(dim=-3, keepdim=True).expand_as(target)
+    ref_pred = pred.detach().clone().requires_grad_(True)
+    ref_fg = ((ref_pred[fg] - target[fg])**2).mean()
+    ref_bg = ((ref_pred[~fg] - target[~fg])**2).mean()
+    (20 * ref_fg + ref_bg).backward()
+    assert torch.allclose(loss, 20 * ref_fg + ref_bg)
+    assert torch.allclose(mse_fg, ref_fg) and torch.allclose(mse_bg, ref_bg)
+    assert torch.allclose(pred.grad, ref_pred.grad, atol=1e-7)

@@ -30,11 +30,16 @@ def view_loss(pred, target, weight_fg=20.0, weight_bg=1.0, white_threshold=1.0):
         raise ValueError(f'view_loss: prediction {tuple(pred.shape)} and target '
                          f'{tuple(target.shape)} differ in shape')
     target = target.to(pred.dtype)
-    fg = foreground_mask(target, white_threshold).expand_as(target).to(pred.dtype)
-    bg = 1.0 - fg
-    sq = (pred - target)**2
-    mse_fg = (sq * fg).sum() / fg.sum().clamp(min=1.0)
-    mse_bg = (sq * bg).sum() / bg.sum().clamp(min=1.0)
+    fg = foreground_mask(target, white_threshold)  # (..., 1, H, W)
+    # squared error summed over the channels, one value per pixel: the masks then
+    # act on a third of the elements, and the background sum is total - foreground
+    sq = (pred - target).square().sum(dim=-3, keepdim=True)
+    channels = target.shape[-3]
+    n_fg = fg.sum() * channels
+    n_bg = fg.numel() * channels - n_fg
+    sum_fg = (sq * fg).sum()
+    mse_fg = sum_fg / n_fg.clamp(min=1)
+    mse_bg = (sq.sum() - sum_fg) / n_bg.clamp(min=1)
     return weight_fg * mse_fg + weight_bg * mse_bg, mse_fg, mse_bg
 
 
@@ -57,8 +62,14 @@ class ViewLoss(nn.Module):
         self.white_threshold = white_threshold
         self.loss_weight = loss_weight
 
-    def forward(self, pred, target):
-        """pred, target (..., 3, H, W) -> scalar loss."""
-        loss, _, _ = view_loss(pred, target, self.weight_fg, self.weight_bg,
-                               self.white_threshold)
+    def forward(self, pred, target, return_parts=False):
+        """pred, target (..., 3, H, W) -> scalar loss.
+
+        With ``return_parts``: (loss, foreground MSE, background MSE), the MSEs
+        detached (for logging without computing the loss twice).
+        """
+        loss, mse_fg, mse_bg = view_loss(pred, target, self.weight_fg, self.weight_bg,
+                                         self.white_threshold)
+        if return_parts:
+            return self.loss_weight * loss, mse_fg.detach(), mse_bg.detach()
         return self.loss_weight * loss

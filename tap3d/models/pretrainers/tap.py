@@ -7,7 +7,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
-from ..losses.view_loss import view_loss
+from ..losses.view_loss import ViewLoss, view_loss
 
 
 @MODELS.register_module()
@@ -118,12 +118,16 @@ class TAPPretrainer(BaseModel):
         """inputs -> dict(loss_view, [loss_perceptual], mse_fg, mse_bg)."""
         pred, _ = self.generate(inputs)
         gt = self._gt_views(inputs, pred)
-        losses = dict(loss_view=self.loss_view(pred, gt))
+        if isinstance(self.loss_view, ViewLoss):
+            loss, mse_fg, mse_bg = self.loss_view(pred, gt, return_parts=True)
+        else:  # another loss: the logged MSEs need a pass of their own
+            loss = self.loss_view(pred, gt)
+            with torch.no_grad():
+                thr = getattr(self.loss_view, 'white_threshold', 1.0)
+                _, mse_fg, mse_bg = view_loss(pred.detach(), gt, white_threshold=thr)
+        losses = dict(loss_view=loss)
         if self.loss_perceptual is not None:
             losses['loss_perceptual'] = self.loss_perceptual(pred, gt)
-        with torch.no_grad():
-            thr = getattr(self.loss_view, 'white_threshold', 1.0)
-            _, mse_fg, mse_bg = view_loss(pred.detach(), gt, white_threshold=thr)
         losses.update(mse_fg=mse_fg, mse_bg=mse_bg)  # logged, not optimised
         return losses
 
