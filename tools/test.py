@@ -11,7 +11,7 @@ from _cli import check_file, load_config, one_line_errors  # noqa: I001  (sets s
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from tap3d.engine import init_cpu_distributed
+from tap3d.engine import init_cpu_distributed, shutdown_distributed
 from tap3d.utils import register_all_modules
 
 
@@ -69,6 +69,7 @@ def main():
     with one_line_errors('test.py'):
         runner = build_runner(args)
     runner.test()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -13,7 +13,7 @@ from _cli import check_file, load_config, one_line_errors  # noqa: I001  (sets s
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from tap3d.engine import init_cpu_distributed
+from tap3d.engine import init_cpu_distributed, shutdown_distributed
 from tap3d.utils import register_all_modules
 
 
@@ -91,6 +91,7 @@ def main():
     with one_line_errors('train.py'):
         runner = build_runner(args)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

@@ -29,6 +29,17 @@ def init_cpu_distributed(launcher: str) -> bool:
     return True
 
 
+def shutdown_distributed() -> None:
+    """Destroy the default process group, if any, before the interpreter exits.
+
+    PyTorch asks for ``destroy_process_group()`` before exit; left alive, the
+    group's communication threads are torn down by the interpreter's shutdown
+    instead. The tools call this after training or testing.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
+
+
 @MODEL_WRAPPERS.register_module()
 class DeviceAgnosticDDP(MMDistributedDataParallel):
     """``MMDistributedDataParallel`` that drops ``device_ids`` for CPU modules."""
@@ -38,4 +49,4 @@ class DeviceAgnosticDDP(MMDistributedDataParallel):
         super().__init__(module=module, device_ids=None if on_cpu else device_ids, **kwargs)
 
 
-__all__ = ['DeviceAgnosticDDP', 'init_cpu_distributed']
+__all__ = ['DeviceAgnosticDDP', 'init_cpu_distributed', 'shutdown_distributed']
