@@ -121,7 +121,7 @@ def test_two_process_gloo_matches_one_process(tmp_path):
                            '--cfg-options', *opts, 'train_dataloader.batch_size=4'],
                           cwd=REPO, capture_output=True, text=True, timeout=300,
                           env={**os.environ, **env})
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     curve1, curve2 = _loss_curve(one), _loss_curve(two)
     assert len(curve1) == len(curve2) == 8
     assert curve1 == pytest.approx(curve2, rel=1e-4, abs=1e-5)
