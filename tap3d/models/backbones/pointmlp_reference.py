@@ -21,7 +21,7 @@ from mmengine.model import BaseModule
 
 from tap3d.ops import naive_furthest_point_sample
 from tap3d.registry import MODELS
-from .pointmlp import ARCH_SETTINGS
+from .pointmlp import resolve_arch
 
 
 def _act(name):
@@ -168,14 +168,10 @@ class PointMLPReference(BaseModule):
                  reducers=None, bias=False, use_xyz=False, normalize='anchor',
                  activation='relu', init_cfg=None):
         super().__init__(init_cfg=init_cfg)
-        if arch not in ARCH_SETTINGS:
-            raise ValueError(f'PointMLPReference: unknown arch {arch!r}, choose from '
-                             f'{list(ARCH_SETTINGS)}')
-        cfg = dict(ARCH_SETTINGS[arch])
-        given = dict(embed_dim=embed_dim, res_expansion=res_expansion,
-                     dim_expansion=dim_expansion, pre_blocks=pre_blocks,
-                     pos_blocks=pos_blocks, k_neighbors=k_neighbors, reducers=reducers)
-        cfg.update({k: v for k, v in given.items() if v is not None})
+        cfg = resolve_arch(arch, 'PointMLPReference', embed_dim=embed_dim,
+                           res_expansion=res_expansion, dim_expansion=dim_expansion,
+                           pre_blocks=pre_blocks, pos_blocks=pos_blocks,
+                           k_neighbors=k_neighbors, reducers=reducers)
         self.in_channels = in_channels
         self.embedding = RefConvBNReLU1D(in_channels, cfg['embed_dim'], bias, activation)
         self.local_grouper_list = nn.ModuleList()
