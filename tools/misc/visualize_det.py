@@ -19,6 +19,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.config import DictAction
 
 # Box edges: corner indices differing in exactly one bit (see box3d_corners).
 EDGES = [(i, i | (1 << k)) for i in range(8) for k in range(3) if not i & (1 << k)]
@@ -130,33 +131,25 @@ def parse_args(argv=None):
     parser.add_argument('--img-size', type=int, default=512)
     parser.add_argument('--out-dir', default='work_dirs/vis_det')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                         help='config overrides key=value')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> List[str]:
     args = parse_args(argv)
-    from mmengine.config import Config
+    tools_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    if tools_dir not in sys.path:
+        sys.path.insert(0, tools_dir)
+    from _cli import load_config  # the tools' config loader, --cfg-options keys checked
     from mmengine.registry import init_default_scope
     from PIL import Image
 
     from tap3d.registry import DATASETS, MODELS
     from tap3d.utils import register_all_modules
 
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'{args.config}: config file not found')
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        opts = {}
-        for item in args.cfg_options:
-            key, _, val = item.partition('=')
-            try:
-                opts[key] = eval(val, {}, {})  # numbers, tuples, booleans
-            except Exception:
-                opts[key] = val
-        cfg.merge_from_dict(opts)
+    cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'tap3d'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     if not 0 <= args.index < len(dataset):

@@ -19,6 +19,7 @@ from typing import List, Sequence
 
 import numpy as np
 import torch
+from mmengine.config import DictAction
 
 #: Colours of a category's 1st, 2nd, ... part (ShapeNetPart has at most 6).
 PART_PALETTE = ((228, 26, 28), (55, 126, 184), (77, 175, 74), (255, 127, 0),
@@ -92,7 +93,7 @@ def parse_args(argv=None):
     parser.add_argument('--point-radius', type=int, default=2, help='splat radius in pixels')
     parser.add_argument('--out-dir', default='work_dirs/vis_partseg')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                         help='config overrides key=value')
     args = parser.parse_args(argv)
     if args.num < 1:
@@ -102,7 +103,10 @@ def parse_args(argv=None):
 
 def main(argv=None) -> List[str]:
     args = parse_args(argv)
-    from mmengine.config import Config, DictAction
+    tools_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    if tools_dir not in sys.path:
+        sys.path.insert(0, tools_dir)
+    from _cli import load_config  # the tools' config loader, --cfg-options keys checked
     from mmengine.registry import init_default_scope
     from mmengine.runner import load_checkpoint
     from PIL import Image
@@ -111,16 +115,10 @@ def main(argv=None) -> List[str]:
     from tap3d.registry import DATASETS, MODELS
     from tap3d.utils import register_all_modules
 
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'{args.config}: config file not found')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'{args.checkpoint}: checkpoint not found')
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        opts = argparse.Namespace()
-        DictAction(option_strings=[], dest='opts')(None, opts, args.cfg_options)
-        cfg.merge_from_dict(opts.opts)
+    cfg = load_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'tap3d'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     stop = min(len(dataset), args.start + args.num)

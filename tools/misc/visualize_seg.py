@@ -22,6 +22,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.config import DictAction
 
 IGNORE_COLOR = (80, 80, 80)
 
@@ -122,7 +123,7 @@ def parse_args(argv=None):
     parser.add_argument('--point-radius', type=int, default=1, help='splat radius in pixels')
     parser.add_argument('--out-dir', default='work_dirs/vis_seg')
     parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                         help='config overrides key=value')
     args = parser.parse_args(argv)
     if args.checkpoint and args.pred:
@@ -132,24 +133,18 @@ def parse_args(argv=None):
 
 def main(argv=None) -> List[str]:
     args = parse_args(argv)
-    from mmengine.config import Config, DictAction
+    tools_dir = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    if tools_dir not in sys.path:
+        sys.path.insert(0, tools_dir)
+    from _cli import load_config  # the tools' config loader, --cfg-options keys checked
     from mmengine.registry import init_default_scope
     from PIL import Image
 
     from tap3d.registry import DATASETS, MODELS
     from tap3d.utils import register_all_modules
 
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'{args.config}: config file not found')
     register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        opts = argparse.Namespace()
-        DictAction(option_strings=[], dest='opts')(None, opts, args.cfg_options)
-        cfg.merge_from_dict(opts.opts)
-    if cfg.get('custom_imports'):
-        from mmengine.utils import import_modules_from_strings
-        import_modules_from_strings(**cfg.custom_imports)
+    cfg = load_config(args.config, args.cfg_options)  # also imports custom_imports
     init_default_scope(cfg.get('default_scope', 'tap3d'))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     if not 0 <= args.index < len(dataset):
