@@ -6,13 +6,7 @@ from mmengine.structures import BaseDataElement
 from tap3d.models.classifiers.point_classifier import PointClassifier, scale_for_vote
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny inputs: one thread avoids the sync overhead of many small ops.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
 
 TINY_DGCNN = dict(type='DGCNN', in_channels=4, k=4, channels=(8, 8, 8, 8), embed_dims=16)

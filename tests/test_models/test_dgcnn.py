@@ -6,13 +6,7 @@ from tap3d.models.backbones.dgcnn import DGCNN, knn_indices
 from tap3d.models.heads.cls_head import ClsHead
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny inputs: one thread avoids the sync overhead of many small ops.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
 
 def _count(module):

@@ -31,13 +31,7 @@ EXPECTED_PARAMS = {  # 15 classes; measured on the TAP authors' classes
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # These end-to-end runs are many tiny ops: one thread avoids sync overhead.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
 
 def _tool(*parts):
