@@ -3,6 +3,7 @@
 # voxels, 256 channels), one token per occupied voxel at the mean of its points,
 # in offset form. Schedule: the TAP recipe (AdamW 2e-3, wd 0.05, cosine, 100 epochs).
 _base_ = ['../../../configs/_base_/datasets/scannet_seg_tap.py',
+          '../../../configs/_base_/schedules/ptv2_tap-cosine-100e.py',
           '../../../configs/_base_/default_runtime.py']
 
 custom_imports = dict(imports=['projects.sparse_unet.sparse_unet'], allow_failed_imports=False)
@@ -48,18 +49,4 @@ val_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 val_evaluator = dict(type='ViewMetric')
-
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=3,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=97, eta_min=1e-5, by_epoch=True, begin=3, end=100,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=100, val_interval=10)
-val_cfg = dict(type='ValLoop')
-auto_scale_lr = dict(enable=False, base_batch_size=12)
 default_hooks = dict(checkpoint=dict(interval=10, save_best=None))
