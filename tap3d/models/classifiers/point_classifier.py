@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
+from ..data_preprocessors import build_data_preprocessor
 
 __all__ = ['PointClassifier', 'scale_for_vote']
 
@@ -72,11 +73,7 @@ class PointClassifier(BaseModel):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='PointDataPreprocessor')
-        if isinstance(data_preprocessor, dict):
-            # Built here so the tap3d registry is used even without default_scope.
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         head = copy.deepcopy(head)

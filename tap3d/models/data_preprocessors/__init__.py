@@ -1,3 +1,6 @@
-from .point_data_preprocessor import PER_POINT_KEYS, PointDataPreprocessor, stack_batch_inputs
+from .point_data_preprocessor import (PER_POINT_KEYS, PointDataPreprocessor,
+                                      build_data_preprocessor, stack_batch_inputs)
 
-__all__ = ['PointDataPreprocessor', 'stack_batch_inputs', 'PER_POINT_KEYS']
+__all__ = [
+    'PointDataPreprocessor', 'build_data_preprocessor', 'stack_batch_inputs', 'PER_POINT_KEYS'
+]

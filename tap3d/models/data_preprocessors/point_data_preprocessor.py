@@ -108,3 +108,18 @@ def stack_batch_inputs(samples: List[Dict[str, torch.Tensor]],
 
 
 __all__ = ['PointDataPreprocessor', 'stack_batch_inputs', 'PER_POINT_KEYS']
+
+
+def build_data_preprocessor(cfg=None, batch_mode: str = 'stack'):
+    """A model's data preprocessor from its config.
+
+    Args:
+        cfg (dict | nn.Module | None): config (built from tap3d's registry, so no
+            default scope is needed), an already built module, or None for a
+            ``PointDataPreprocessor`` with ``batch_mode``.
+        batch_mode (str): the default preprocessor's batching, ``'stack'`` or
+            ``'offset'``.
+    """
+    if cfg is None:
+        cfg = dict(type='PointDataPreprocessor', batch_mode=batch_mode)
+    return MODELS.build(cfg) if isinstance(cfg, dict) else cfg

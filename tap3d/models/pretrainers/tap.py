@@ -7,6 +7,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
+from ..data_preprocessors import build_data_preprocessor
 from ..losses.view_loss import ViewLoss, view_loss
 
 
@@ -35,11 +36,7 @@ class TAPPretrainer(BaseModel):
 
     def __init__(self, backbone, head, loss=dict(type='ViewLoss'), perceptual_loss=None,
                  resize_views=False, data_preprocessor=None, init_cfg=None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='PointDataPreprocessor', batch_mode='stack')
-        if isinstance(data_preprocessor, dict):
-            # built here so the tap3d registry is used even without default_scope
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         head = copy.deepcopy(head)

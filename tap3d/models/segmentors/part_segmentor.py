@@ -16,6 +16,7 @@ from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS, WEIGHT_INITIALIZERS
 from tap3d.utils.pretrained import CheckedPretrainedInit
+from ..data_preprocessors import build_data_preprocessor
 
 __all__ = ['PartSegmentor', 'PretrainedSkipKeys', 'scale_partseg_inputs', 'refine_parts']
 
@@ -173,10 +174,7 @@ class PartSegmentor(BaseModel):
                  train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, list]] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='PointDataPreprocessor', batch_mode='stack')
-        if isinstance(data_preprocessor, dict):
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         backbone = copy.deepcopy(backbone)
         backbone['return_stages'] = True

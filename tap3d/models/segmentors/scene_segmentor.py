@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from tap3d.registry import MODELS
+from ..data_preprocessors import build_data_preprocessor
 
 
 def _split_by_offset(x: torch.Tensor, offset: torch.Tensor) -> List[torch.Tensor]:
@@ -64,11 +65,7 @@ class SceneSegmentor(BaseModel):
                  keep_scores: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
-        if data_preprocessor is None:
-            data_preprocessor = dict(type='PointDataPreprocessor', batch_mode='offset')
-        if isinstance(data_preprocessor, dict):
-            # build from tap3d's registry so that no default scope is needed
-            data_preprocessor = MODELS.build(data_preprocessor)
+        data_preprocessor = build_data_preprocessor(data_preprocessor, 'offset')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         head = copy.deepcopy(head)
