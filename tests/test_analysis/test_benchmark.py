@@ -94,6 +94,22 @@ def test_allocator_policy_per_variant(tmp_path):
                       '--vs-allocator', 'system', *FAST])
 
 
+def test_profile_is_of_a_training_step(monkeypatch):
+    import torch.nn as nn
+    tool = _tool()
+    events = []
+    train = nn.Module.train
+    monkeypatch.setattr(nn.Module, 'train',
+                        lambda self, mode=True: events.append(('mode', mode)) or train(self, mode))
+    monkeypatch.setattr(tool, '_profile',
+                        lambda step, rows: events.append(('profile', rows)) or 'table')
+    tool.main([osp.join(CFG, 'pointmlp_1xb8_synthetic-shapenet55.py'), '--cfg-options',
+               *TINY_MLP, '--no-flops', '--profile', '5', *FAST])
+    # the last mode set before the profiled step is train mode (batch statistics, dropout)
+    before = events[:events.index(('profile', 5))]
+    assert [e for e in before if e[0] == 'mode'][-1] == ('mode', True)
+
+
 def test_bad_option_is_reported():
     with pytest.raises(ValueError, match='key=value'):
         _tool()._parse_options(['model.depth'])

@@ -208,14 +208,14 @@ def measure_model(spec):
     reset_peak_memory(device)
     timer = spec['timer']
     tr = time_fn(train_step, spec['steps'], spec['warmup'], device, timer)
+    if spec.get('profile'):  # still in train mode (BN batch statistics, dropout)
+        result['profile'] = _profile(train_step, spec['profile'])
     model.eval()
     inf = time_fn(infer_step, spec['steps'], spec['warmup'], device, timer)
     result.update(train_s=tr['median_s'], train_samples_s=B / tr['median_s'],
                   infer_s=inf['median_s'], infer_samples_s=B / inf['median_s'],
                   times=dict(train=tr['times_s'], infer=inf['times_s']),
                   memory=peak_memory_mb(device))
-    if spec.get('profile'):
-        result['profile'] = _profile(train_step, spec['profile'])
     return result
 
 
