@@ -263,8 +263,13 @@ class LocalGrouper(nn.Module):
         proj = F.linear(feats, w1 * alpha) * inv_std.view(B, 1, 1)  # (B, N, C_out)
         offset = (F.linear(anchor, w1 * alpha) * inv_std.view(B, 1, 1)
                   - F.linear(anchor, lin.weight[:, C:], lin.bias) - F.linear(beta, w1))
-        y = _group_rows(proj, nn_idx) - offset.unsqueeze(2)  # (B, S, k, C_out)
-        return new_xyz, pre.extract(pre.transfer.net[2](pre.transfer.net[1](y)))
+        # adding -offset rather than subtracting offset: the backward of a subtraction
+        # negates the full (B, S, k, C_out) gradient before reducing it to offset's shape
+        y = _group_rows(proj, nn_idx) + offset.neg().unsqueeze(2)  # (B, S, k, C_out)
+        # BN and the in-place activation on the fresh 2-D tensor, not on a view (see _linear_bn)
+        bn, act = pre.transfer.net[1], pre.transfer.net[2]
+        y = act(nn.BatchNorm1d.forward(bn, y.view(-1, y.shape[-1]))).view(y.shape)
+        return new_xyz, pre.extract(y)
 
     def forward(self, xyz, feats):
         """xyz (B, N, 3), feats (B, N, C) -> centres (B, S, 3), groups (B, S, k, 2C[+3]).
