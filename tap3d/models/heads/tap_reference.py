@@ -9,7 +9,9 @@ column of R. What differs is how it computes:
 - every view gets its own copy of the sample's memory (``repeat``, (B*V, M+1, C)),
   so keys and values are projected V times;
 - attention is written out, ``softmax(Q K^T / sqrt(d)) V`` with the full
-  (B*V, heads, L, S) score tensor, instead of a fused kernel.
+  (B*V, heads, L, S) score tensor, instead of a fused kernel;
+- dropout is torch's (one Bernoulli draw per element), not the cheaper CPU
+  mask of :mod:`tap3d.models.utils.dropout`.
 
 It is the "before" of the speed comparisons in docs/benchmarks.md; the
 equivalence of the two heads is tested in
@@ -18,6 +20,7 @@ equivalence of the two heads is tested in
 import torch
 
 from tap3d.registry import MODELS
+from ..utils import use_torch_dropout
 from .tap_head import TAPHead
 
 
@@ -64,6 +67,7 @@ class TAPHeadReference(TAPHead):
                              f'got {photograph!r}')
         super().__init__(in_channels, num_heads=num_heads, head_dims=head_dims,
                          authors_direction=authors_direction, photograph=photograph, **kwargs)
+        use_torch_dropout(self)
 
     def forward(self, backbone_out, points, rotations, point_mask=None, point_offset=None):
         """Same inputs and output as :meth:`TAPHead.forward`: views (B, V, 3, H, W)."""

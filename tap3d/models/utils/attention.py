@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .drop_path import DropPath
+from .dropout import Dropout
 from .mlp import GEGLUFFN
 
 
@@ -32,7 +33,7 @@ class Attention(nn.Module):
         self.to_q = nn.Linear(dim, inner, bias=False)
         self.to_k = nn.Linear(context_dim, inner, bias=False)
         self.to_v = nn.Linear(context_dim, inner, bias=False)
-        self.to_out = nn.Sequential(nn.Linear(inner, dim), nn.Dropout(drop))
+        self.to_out = nn.Sequential(nn.Linear(inner, dim), Dropout(drop))
 
     def forward(self, x, context=None, key_mask=None):
         """Attend from ``x`` to ``context`` (``x`` itself when None).

@@ -2,6 +2,8 @@
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .dropout import Dropout
+
 
 class Mlp(nn.Module):
     """Two-layer MLP ``Linear(in, hidden) -> GELU -> Dropout -> Linear(hidden, out)``.
@@ -22,7 +24,7 @@ class Mlp(nn.Module):
         self.fc1 = nn.Linear(in_channels, hidden_channels)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_channels, out_channels)
-        self.drop = nn.Dropout(drop)
+        self.drop = Dropout(drop)
 
     def forward(self, x):
         """(..., in_channels) -> (..., out_channels)."""
@@ -55,8 +57,8 @@ class GEGLUFFN(nn.Module):
         super().__init__()
         hidden = int(channels * ratio)
         self.net = nn.Sequential(
-            GEGLU(channels, hidden), nn.Dropout(drop), nn.Linear(hidden, channels),
-            nn.Dropout(drop))
+            GEGLU(channels, hidden), Dropout(drop), nn.Linear(hidden, channels),
+            Dropout(drop))
 
     def forward(self, x):
         return self.net(x)
