@@ -25,6 +25,7 @@ from mmengine.model import BaseModule
 
 from tap3d.ops import furthest_point_sample, gather_points, group_points, knn
 from tap3d.registry import MODELS
+from ..utils.bn_act import batch_norm_act
 
 # Presets of the reference implementation; explicit arguments override them.
 ARCH_SETTINGS = {
@@ -150,15 +151,17 @@ class PointwiseBN(nn.BatchNorm1d):
         return super().forward(x.reshape(-1, shape[-1])).view(shape)
 
 
-def _linear_bn(x, linear, bn):
-    """``bn(linear(x))`` on the rows of x: (..., C_in) -> (R, C_out), R = x.numel() / C_in.
+def _linear_bn_act(x, linear, bn, act, residual=None):
+    """``act(bn(linear(x)) + residual)`` on the rows of x: (..., C_in) -> (R, C_out).
 
+    R = x.numel() / C_in; residual is (R, C_out). BN + residual + ReLU run fused
+    on CPU in training mode (:func:`tap3d.models.utils.bn_act.batch_norm_act`).
     The result is a fresh 2-D tensor, not a view: in-place activations and
     residual adds on a view make autograd replay the view in the backward pass
     (a zero fill and three full copies per layer; 1.09x on a stage-1 residual
     block's training step, docs/benchmarks.md).
     """
-    return nn.BatchNorm1d.forward(bn, linear(x.reshape(-1, x.shape[-1])))
+    return batch_norm_act(linear(x.reshape(-1, x.shape[-1])), bn, residual, act)
 
 
 class ConvBNReLU1D(nn.Module):
@@ -171,8 +174,7 @@ class ConvBNReLU1D(nn.Module):
             _activation(activation))
 
     def forward(self, x):
-        linear, bn, act = self.net
-        y = act(_linear_bn(x, linear, bn))
+        y = _linear_bn_act(x, *self.net)
         return y.view(*x.shape[:-1], y.shape[-1])
 
 
@@ -189,10 +191,9 @@ class ConvBNReLURes1D(nn.Module):
         self.act = _activation(activation)
 
     def forward(self, x):
-        hidden = self.net1[2](_linear_bn(x, self.net1[0], self.net1[1]))
-        out = _linear_bn(hidden, self.net2[0], self.net2[1])
-        out += x.reshape(out.shape)  # in place on BN's output, which its backward does not read
-        return self.act(out).view(x.shape)
+        hidden = _linear_bn_act(x, *self.net1)
+        out = _linear_bn_act(hidden, *self.net2, act=self.act, residual=x.reshape(-1, x.shape[-1]))
+        return out.view(x.shape)
 
 
 class LocalGrouper(nn.Module):
@@ -266,9 +267,9 @@ class LocalGrouper(nn.Module):
         # adding -offset rather than subtracting offset: the backward of a subtraction
         # negates the full (B, S, k, C_out) gradient before reducing it to offset's shape
         y = _group_rows(proj, nn_idx) + offset.neg().unsqueeze(2)  # (B, S, k, C_out)
-        # BN and the in-place activation on the fresh 2-D tensor, not on a view (see _linear_bn)
+        # BN and the activation on the 2-D rows, not on a view (see _linear_bn_act)
         bn, act = pre.transfer.net[1], pre.transfer.net[2]
-        y = act(nn.BatchNorm1d.forward(bn, y.view(-1, y.shape[-1]))).view(y.shape)
+        y = batch_norm_act(y.view(-1, y.shape[-1]), bn, activation=act).view(y.shape)
         return new_xyz, pre.extract(y)
 
     def forward(self, xyz, feats):
