@@ -110,6 +110,30 @@ def test_profile_is_of_a_training_step(monkeypatch):
     assert [e for e in before if e[0] == 'mode'][-1] == ('mode', True)
 
 
+def test_environment_per_variant_and_repeated_rounds(tmp_path):
+    cfg = osp.join(CFG, 'pointmlp_1xb8_synthetic-shapenet55.py')
+    out = tmp_path / 'r.json'
+    isolated = [a for a in FAST if a != '--in-process']
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'analysis', 'benchmark.py'), cfg,
+         '--cfg-options', *TINY_MLP, '--no-flops', '--vs', cfg, '--vs-env', 'TAP3D_CPU_KERNELS=0',
+         '--repeat', '2', '--json', str(out), *isolated], cwd=REPO, capture_output=True,
+        text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    a, b = report['variants']['A'], report['variants']['B']
+    assert a['env'] == {} and b['env'] == {'TAP3D_CPU_KERNELS': '0'}
+    assert len(a['rounds']) == len(b['rounds']) == 2
+    assert len(report['ratio_A_over_B']['train_rounds']) == 2
+    assert min(r['train_s'] for r in a['rounds']) <= a['train_s'] <= max(
+        r['train_s'] for r in a['rounds'])
+    assert 'TAP3D_CPU_KERNELS=0' in proc.stdout and 'per round' in proc.stdout
+    with pytest.raises(ValueError, match='KEY=VALUE'):
+        _tool()._parse_env(['TAP3D_CPU_KERNELS'])
+    with pytest.raises(SystemExit):  # an environment is per process
+        _tool().main([cfg, '--cfg-options', *TINY_MLP, '--env', 'X=1', *FAST])
+
+
 def test_bad_option_is_reported():
     with pytest.raises(ValueError, match='key=value'):
         _tool()._parse_options(['model.depth'])

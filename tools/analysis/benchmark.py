@@ -4,6 +4,7 @@
         [--device cpu|cuda] [--batch-size B] [--amp] [--compile] [--steps N]
         [--warmup W] [--threads T] [--timer cpu|wall] [--workers K] [--json out.json]
         [--allocator keep|system] [--vs-allocator keep|system]
+        [--env K=V ...] [--vs-env K=V ...] [--repeat R]
 
 What it measures, per variant (each in a fresh process, so peak memory is its own):
 
@@ -29,7 +30,13 @@ in the main process, whose CPU time gives the samples/s one worker sustains.
 The tools run with :func:`tap3d.utils.cpu_allocator.configure_cpu_allocator`,
 which makes glibc reuse freed memory instead of page-faulting every step's
 activations back in; ``--allocator system`` (and ``--vs-allocator`` for B)
-times a variant as a plain python process runs it.
+times a variant as a plain python process runs it. ``--env``/``--vs-env`` set
+environment variables in a variant's process (``TAP3D_CPU_KERNELS=0`` times the
+torch ops instead of the fused CPU kernels).
+
+``--repeat R`` times A, B, A, B, ... R rounds, each in fresh processes, and
+reports the median of the rounds and each round's ratio: on a shared host the
+step time of one process can move by 30 %, which one round cannot show.
 
 On a shared CPU, use ``--threads 1 --timer cpu``: process CPU time ignores the
 time other jobs take. Compare variants only by the ratio from ONE run.
@@ -38,7 +45,9 @@ import argparse
 import copy
 import json
 import multiprocessing as mp
+import os
 import os.path as osp
+import statistics
 import platform
 import sys
 import time
@@ -170,6 +179,7 @@ def measure_model(spec):
     from mmengine.optim import build_optim_wrapper
     from tap3d.utils.benchmark import peak_memory_mb, reset_peak_memory, time_fn
     from tap3d.utils.cpu_allocator import configure_cpu_allocator
+    os.environ.update(spec.get('env') or {})
     allocator = configure_cpu_allocator(spec.get('allocator', 'keep'))
     if spec.get('threads'):
         torch.set_num_threads(spec['threads'])
@@ -181,7 +191,7 @@ def measure_model(spec):
     inputs, samples = synthetic_batch(model, cfg, B, spec['num_points'], device)
     result = dict(config=spec['config'], options=spec.get('options') or {}, batch_size=B,
                   params=sum(p.numel() for p in model.parameters()),
-                  model=type(model).__name__, allocator=allocator)
+                  model=type(model).__name__, allocator=allocator, env=spec.get('env') or {})
     if spec['flops']:
         result['train_flops'] = _count_flops(model, inputs, samples, True)
         result['infer_flops'] = _count_flops(model, inputs, samples, False)
@@ -274,6 +284,35 @@ def measure_pipeline(config, options, workers, batches, batch_size=None, seed=0)
     return out
 
 
+def _parse_env(pairs):
+    env = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition('=')
+        if not sep or not key:
+            raise ValueError(f'environment variables are given as KEY=VALUE, got {pair!r}')
+        env[key] = value
+    return env
+
+
+def _median_round(results):
+    """One result for several rounds of a variant: the round of median train time,
+
+    with every round's ``train_s``/``infer_s`` in ``rounds``.
+    """
+    if len(results) == 1:
+        return results[0]
+    order = sorted(results, key=lambda r: r['train_s'])
+    res = dict(order[(len(order) - 1) // 2])
+    res['train_s'] = statistics.median(r['train_s'] for r in results)
+    res['infer_s'] = statistics.median(r['infer_s'] for r in results)
+    res['train_samples_s'] = res['batch_size'] / res['train_s']
+    res['infer_samples_s'] = res['batch_size'] / res['infer_s']
+    res['memory'] = {k: max(r['memory'][k] for r in results) for k in results[0]['memory']}
+    res['rounds'] = [dict(train_s=r['train_s'], infer_s=r['infer_s'], times=r['times'])
+                     for r in results]
+    return res
+
+
 def _run(spec, isolate):
     if not isolate:
         return measure_model(spec)
@@ -332,6 +371,12 @@ def main(argv=None):
                         'default, as in a plain python process')
     parser.add_argument('--vs-allocator', choices=('keep', 'system'), default=None,
                         help='malloc policy of B (default: the same as A)')
+    parser.add_argument('--env', nargs='+', metavar='K=V', default=[],
+                        help="environment of A's process, e.g. TAP3D_CPU_KERNELS=0")
+    parser.add_argument('--vs-env', nargs='+', metavar='K=V', default=None,
+                        help="environment of B's process (default: the same as A)")
+    parser.add_argument('--repeat', type=int, default=1, metavar='R',
+                        help='time the variants R times, alternating, and report medians')
     parser.add_argument('--in-process', action='store_true',
                         help='run the variants in this process (peak RSS is then shared)')
     parser.add_argument('--json', metavar='OUT', help='write all results as JSON')
@@ -349,33 +394,45 @@ def main(argv=None):
                 amp=args.amp, compile=args.compile, steps=args.steps, warmup=args.warmup,
                 threads=args.threads, timer=timer, flops=not args.no_flops,
                 profile=args.profile)
+    env_a = _parse_env(args.env)
     variants = [('A', dict(base, config=args.config, allocator=args.allocator,
-                           options=_parse_options(args.cfg_options)))]
+                           options=_parse_options(args.cfg_options), env=env_a))]
     if args.vs or args.vs_options is not None:
         # --cfg-options apply to both variants, --vs-options to B only
         opts = _parse_options(args.cfg_options)
         opts.update(_parse_options(args.vs_options))
         variants.append(('B', dict(base, config=args.vs or args.config, options=opts,
-                                   allocator=args.vs_allocator or args.allocator)))
+                                   allocator=args.vs_allocator or args.allocator,
+                                   env=_parse_env(args.vs_env) if args.vs_env is not None
+                                   else env_a)))
+    if args.repeat < 1:
+        parser.error('--repeat must be at least 1')
 
     peak = sgemm_peak(args.device, timer=timer,
                       dtype=torch.bfloat16 if args.amp and args.device != 'cpu'
                       else torch.float32)
-    if args.in_process and len({spec['allocator'] for _, spec in variants}) > 1:
-        parser.error('--vs-allocator needs each variant in its own process (drop --in-process)')
-    results = []
+    if args.in_process and (len({spec['allocator'] for _, spec in variants}) > 1
+                            or any(spec['env'] for _, spec in variants)):
+        parser.error('--vs-allocator and --env/--vs-env need each variant in its own '
+                     'process (drop --in-process)')
+    rounds = {name: [] for name, _ in variants}
+    for r in range(args.repeat):
+        for name, spec in variants:
+            res = _run(dict(spec, profile=spec['profile'] if r == 0 else 0),
+                       isolate=not args.in_process)
+            if res.get('profile'):
+                print(f'--- profile of {name} ({spec["config"]}) ---\n{res.pop("profile")}')
+            rounds[name].append(res)
+    results = [(name, _median_round(rounds[name])) for name, _ in variants]
     for name, spec in variants:
-        res = _run(spec, isolate=not args.in_process)
-        if res.get('profile'):
-            print(f'--- profile of {name} ({spec["config"]}) ---\n{res.pop("profile")}')
-        results.append((name, res))
-    for name, spec in variants:
+        env = ' '.join(f'{k}={v}' for k, v in spec['env'].items())
         print(f'{name}: {spec["config"]} {spec["options"] or ""} '
-              f'(allocator: {spec["allocator"]})')
+              f'(allocator: {spec["allocator"]}{", " + env if env else ""})')
     print(f'device {args.device}, threads {torch.get_num_threads()}, timer {timer}, '
           f'sgemm peak {peak["gflops"]:.1f} GFLOP/s (n={peak["size"]}), '
           f'batch {results[0][1]["batch_size"]}, median of {args.steps} after '
-          f'{args.warmup} warm-up')
+          f'{args.warmup} warm-up' + (f', median of {args.repeat} rounds' if args.repeat > 1
+                                      else ''))
     print(_fmt_table(results, peak))
     report = dict(device=args.device, threads=torch.get_num_threads(), timer=timer,
                   torch=torch.__version__, machine=platform.processor() or platform.machine(),
@@ -387,6 +444,11 @@ def main(argv=None):
                                         infer=b['infer_s'] / a['infer_s'])
         print(f"speed-up A vs B: train {report['ratio_A_over_B']['train']:.2f}x, "
               f"infer {report['ratio_A_over_B']['infer']:.2f}x")
+        if args.repeat > 1:
+            per_round = [rb['train_s'] / ra['train_s']
+                         for ra, rb in zip(rounds['A'], rounds['B'])]
+            report['ratio_A_over_B']['train_rounds'] = per_round
+            print('train speed-up per round: ' + ', '.join(f'{x:.2f}x' for x in per_round))
     if not args.no_pipeline:
         pipe = measure_pipeline(args.config, variants[0][1]['options'], args.workers,
                                 args.pipeline_batches, args.batch_size)
