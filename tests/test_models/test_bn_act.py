@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from tap3d.models.utils import bn_act
-from tap3d.models.utils.bn_act import _build, batch_norm_act, cpu_kernels
+from tap3d.models.utils.bn_act import batch_norm_act, cpu_kernels
 
 needs_compiler = pytest.mark.skipif(shutil.which('c++') is None,
                                     reason='the fused CPU kernel needs a C++ compiler')
@@ -122,11 +122,3 @@ def test_disabled_by_environment(monkeypatch):
     bn, ref = _pair(3)
     x = torch.randn(10, 3)
     torch.testing.assert_close(batch_norm_act(x, bn, x, nn.ReLU()), torch.relu(ref(x) + x))
-
-
-@needs_compiler
-def test_failed_build_warns_and_returns_none(tmp_path):
-    broken = tmp_path / 'broken.cpp'
-    broken.write_text('this is not C++\n')
-    with pytest.warns(UserWarning, match='broken.cpp'):
-        assert _build(str(broken), name='tap3d_test_broken_kernel') is None

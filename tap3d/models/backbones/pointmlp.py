@@ -26,6 +26,7 @@ from mmengine.model import BaseModule
 from tap3d.ops import furthest_point_sample, gather_points, group_points, knn
 from tap3d.registry import MODELS
 from ..utils.bn_act import batch_norm_act
+from ..utils.group_max import group_max
 
 # Presets of the reference implementation; explicit arguments override them.
 ARCH_SETTINGS = {
@@ -310,7 +311,7 @@ class PreExtraction(nn.Module):
     def extract(self, x):
         """Residual blocks then max over the group, after the first layer:
         (B, S, k, C_out) -> (B, S, C_out)."""
-        return self.operation(x).max(dim=2)[0]
+        return group_max(self.operation(x))
 
     def forward(self, x):
         return self.extract(self.transfer(x))

@@ -1,79 +1,20 @@
 """BatchNorm + residual + ReLU on rows (R, C), fused on CPU in training mode.
 
 In a PointMLP training step the BN, residual-add and ReLU passes over the
-(B·S·k, C) group tensors, forward and backward, take about a sixth of the
-step on CPU (docs/benchmarks.md). :func:`batch_norm_act` computes
+(B·S·k, C) group tensors, forward and backward, take 13-15 % of the step on
+CPU (docs/benchmarks.md). :func:`batch_norm_act` computes
 ``act(bn(x) [+ residual])`` with the same result as the separate torch ops; in
 training mode on float32 CPU tensors it runs a C++ kernel
-(``csrc/bn_act_cpu.cpp``) that needs two passes over the activations forward
-and two backward. Everywhere else (CUDA, eval mode, bf16 autocast, another
-activation, no C++ compiler, ``TAP3D_CPU_KERNELS=0``) it runs the torch ops.
-
-The kernel is compiled with ``torch.utils.cpp_extension`` the first time it is
-needed (about a minute on two cores, then cached under
-``~/.cache/torch_extensions``; ``-march=native``, so the cache entry is named
-after the CPU's feature flags).
+(``csrc/mlp_cpu.cpp``, built by :mod:`.cpu_kernels`) that needs two passes over
+the activations forward and two backward. Everywhere else (CUDA, eval mode, bf16
+autocast, another activation, no C++ compiler, ``TAP3D_CPU_KERNELS=0``) it runs
+the torch ops.
 """
-import hashlib
-import os
-import os.path as osp
-import platform
-import threading
-import warnings
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-_SOURCE = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'bn_act_cpu.cpp')
-_LOCK = threading.Lock()
-_STATE = {}  # 'kernels': the loaded module or None when unavailable
-
-
-def _cpu_tag():
-    """Short hash of the CPU's feature flags (the build uses -march=native)."""
-    flags = platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith(('flags', 'Features')):
-                    flags += line
-                    break
-    except OSError:
-        pass
-    return hashlib.sha1(flags.encode()).hexdigest()[:10]
-
-
-def cpu_kernels():
-    """The compiled CPU kernels, building them on first call; None if unavailable.
-
-    Disabled by the environment variable ``TAP3D_CPU_KERNELS=0``. A failed build
-    warns once and leaves the torch ops in use.
-    """
-    if os.environ.get('TAP3D_CPU_KERNELS', '1') == '0':
-        return None
-    with _LOCK:
-        if 'kernels' not in _STATE:
-            _STATE['kernels'] = _build()
-    return _STATE['kernels']
-
-
-def _build(source=_SOURCE, name=None):
-    """Compile and load ``source``; None (with a warning) when that fails."""
-    name = name or f'tap3d_bn_act_cpu_{_cpu_tag()}'
-    try:
-        from mmengine.logging import print_log
-        from torch.utils.cpp_extension import load
-        print_log('tap3d: building the fused CPU BN+ReLU kernel (once per machine)',
-                  logger='current')
-        return load(name=name, sources=[source],
-                    extra_cflags=['-O3', '-march=native', '-ffp-contract=off', '-fopenmp'],
-                    extra_ldflags=['-fopenmp'], verbose=False)
-    except Exception as err:  # no compiler, no headers, ...: the torch ops still work
-        warnings.warn(f'tap3d: could not build the fused CPU BN+ReLU kernel from {source} '
-                      f'({type(err).__name__}: {str(err)[-500:]}); using torch ops '
-                      f'(same results, slower)')
-        return None
+from .cpu_kernels import cpu_kernels
 
 
 class _BatchNormActFunction(torch.autograd.Function):

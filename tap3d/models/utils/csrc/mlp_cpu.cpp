@@ -1,9 +1,11 @@
-// Training-mode BatchNorm + (residual) + ReLU on (R, C) float32 rows, fused.
+// Fused CPU kernels for the pointwise MLPs of PointMLP-style backbones.
+//
+// 1. Training-mode BatchNorm + (residual) + ReLU on (R, C) float32 rows.
 //
 // torch runs BN, the residual add and ReLU as separate passes over the
 // activations, and in the backward pass ReLU's mask and BN's two passes again.
 // Here the forward pass reads z once for the statistics and once to write
-// y = relu((z - mean) * a + b [+ res]); the backward pass reads (dy, z [, y])
+// y = relu((z - mean) * a + b [+ res]); the backward pass reads (dy, z [, res])
 // once for the two per-channel sums and once to write dz (and d res).
 //
 // Sums run in float over blocks of kBlockRows rows and are added up in double
@@ -11,7 +13,9 @@
 // results do not depend on thread scheduling. The forward statistics are taken
 // around the first row (shifted sums), so E[z^2] - E[z]^2 does not cancel.
 //
-// Built at first use by tap3d/models/utils/bn_act.py (torch.utils.cpp_extension)
+// 2. Max over the k neighbours of each group (further down).
+//
+// Built at first use by tap3d/models/utils/cpu_kernels.py (torch.utils.cpp_extension)
 // with -ffp-contract=off: (z - mean) * a + b [+ res] rounds the same way in every
 // loop, so the backward pass recomputes the forward pass's ReLU mask exactly from
 // z (and the residual, which autograd keeps anyway as the block's input).
@@ -284,7 +288,72 @@ std::vector<at::Tensor> bn_act_backward(const at::Tensor& dy, const at::Tensor& 
   return {dz, dres, dweight, dbias};
 }
 
+// Max over the k rows of every group: x (G, k, C) -> values (G, C) and the row
+// of the maximum (G, C) int32: the first maximum, and the first NaN if there is
+// one, as torch.max(dim=1) on CPU. The backward pass writes the dense gradient
+// in one pass instead of zero-filling it and scattering into it.
+std::vector<at::Tensor> group_max_forward(const at::Tensor& x) {
+  TORCH_CHECK(x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 3 &&
+                  x.is_contiguous() && x.size(1) >= 1,
+              "x must be a contiguous float32 CPU tensor of shape (G, k, C), k >= 1");
+  const int64_t G = x.size(0), k = x.size(1), C = x.size(2);
+  at::Tensor values = at::empty({G, C}, x.options());
+  at::Tensor index = at::empty({G, C}, x.options().dtype(at::kInt));
+  const float* xp = x.data_ptr<float>();
+  float* vp = values.data_ptr<float>();
+  int32_t* ip = index.data_ptr<int32_t>();
+  at::parallel_for(0, G, 16, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const float* __restrict__ xg = xp + g * k * C;
+      float* __restrict__ best = vp + g * C;
+      int32_t* __restrict__ arg = ip + g * C;
+      for (int64_t c = 0; c < C; ++c) {
+        best[c] = xg[c];
+        arg[c] = 0;
+      }
+      for (int64_t j = 1; j < k; ++j) {
+        const float* __restrict__ row = xg + j * C;
+        const int32_t jj = static_cast<int32_t>(j);
+        for (int64_t c = 0; c < C; ++c) {
+          const float v = row[c];
+          const bool take = v > best[c] || (v != v && best[c] == best[c]);
+          best[c] = take ? v : best[c];
+          arg[c] = take ? jj : arg[c];
+        }
+      }
+    }
+  });
+  return {values, index};
+}
+
+// d x (G, k, C): the gradient (G, C) at the row of each maximum, zero elsewhere.
+at::Tensor group_max_backward(const at::Tensor& grad, const at::Tensor& index, int64_t k) {
+  TORCH_CHECK(grad.device().is_cpu() && grad.scalar_type() == at::kFloat && grad.dim() == 2 &&
+                  grad.is_contiguous(), "grad must be a contiguous float32 CPU tensor (G, C)");
+  TORCH_CHECK(index.scalar_type() == at::kInt && index.is_contiguous() &&
+                  index.sizes() == grad.sizes(), "index must be a contiguous int32 tensor like grad");
+  const int64_t G = grad.size(0), C = grad.size(1);
+  at::Tensor dx = at::empty({G, k, C}, grad.options());
+  const float* gp = grad.data_ptr<float>();
+  const int32_t* ip = index.data_ptr<int32_t>();
+  float* dp = dx.data_ptr<float>();
+  at::parallel_for(0, G, 16, [&](int64_t g0, int64_t g1) {
+    for (int64_t g = g0; g < g1; ++g) {
+      const float* __restrict__ gr = gp + g * C;
+      const int32_t* __restrict__ arg = ip + g * C;
+      for (int64_t j = 0; j < k; ++j) {
+        float* __restrict__ out = dp + (g * k + j) * C;
+        const int32_t jj = static_cast<int32_t>(j);
+        for (int64_t c = 0; c < C; ++c) out[c] = arg[c] == jj ? gr[c] : 0.0f;
+      }
+    }
+  });
+  return dx;
+}
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("bn_act_forward", &bn_act_forward, "BatchNorm (training) + residual + ReLU, forward");
   m.def("bn_act_backward", &bn_act_backward, "BatchNorm (training) + residual + ReLU, backward");
+  m.def("group_max_forward", &group_max_forward, "max over the k rows of each group, forward");
+  m.def("group_max_backward", &group_max_backward, "max over the k rows of each group, backward");
 }
