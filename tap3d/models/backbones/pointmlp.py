@@ -16,7 +16,12 @@ TAP) module for module, so its state dicts load with the same keys
   BN statistics are the same. A 1x1 conv is ~100x slower than a matmul on CPU.
 - the classifier is not part of the backbone (it lives in the classification head);
 - xyz comes from ``inputs['points']``, features from ``inputs['feats']``;
-- grouping uses ``tap3d.ops`` (FPS starting at index 0, exact kNN).
+- grouping uses ``tap3d.ops`` (FPS starting at index 0, exact kNN);
+- each stage's first layer is computed per point, not per group member
+  (``fuse_grouping``, the same function with fewer FLOPs);
+- on CPU in training mode, BN + residual + ReLU and the max over each group run as
+  fused C++ kernels (:mod:`tap3d.models.utils.bn_act`, :mod:`~tap3d.models.utils.group_max`;
+  same function, fewer passes over memory).
 """
 import torch
 import torch.nn as nn
