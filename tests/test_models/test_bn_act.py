@@ -122,3 +122,22 @@ def test_disabled_by_environment(monkeypatch):
     bn, ref = _pair(3)
     x = torch.randn(10, 3)
     torch.testing.assert_close(batch_norm_act(x, bn, x, nn.ReLU()), torch.relu(ref(x) + x))
+
+
+def test_torch_path_calls_the_layer_itself(monkeypatch):
+    """Converted layers (SyncBatchNorm) keep their own forward: never fused, never bypassed."""
+    from tap3d.models.utils.bn_act import _fusable
+    x = torch.randn(12, 4)
+    assert not _fusable(x, nn.SyncBatchNorm(4), None, nn.ReLU())
+
+    class Counting(nn.BatchNorm1d):
+        calls = 0
+
+        def forward(self, inp):
+            Counting.calls += 1
+            return super().forward(inp)
+
+    monkeypatch.setenv('TAP3D_CPU_KERNELS', '0')
+    bn = Counting(4)
+    y = batch_norm_act(x, bn, x, nn.ReLU())
+    assert Counting.calls == 1 and y.shape == x.shape and (y >= 0).all()

@@ -153,6 +153,8 @@ class PointwiseBN(nn.BatchNorm1d):
     """
 
     def forward(self, x):
+        if x.dim() == 2:  # rows already: no view, so in-place ops on the output stay cheap
+            return super().forward(x)
         shape = x.shape
         return super().forward(x.reshape(-1, shape[-1])).view(shape)
 

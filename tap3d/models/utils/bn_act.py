@@ -41,6 +41,8 @@ class _BatchNormActFunction(torch.autograd.Function):
 
 
 def _fusable(x, bn, residual, activation):
+    if isinstance(bn, nn.SyncBatchNorm):
+        return False  # statistics across processes: torch's op
     if not (bn.training or not bn.track_running_stats):
         return False  # running statistics: plain affine map, torch's op is fine
     if activation is not None and not isinstance(activation, nn.ReLU):
@@ -59,7 +61,9 @@ def batch_norm_act(x, bn, residual=None, activation=None):
     Args:
         x (Tensor): (R, C) the rows to normalise (statistics over R).
         bn (nn.BatchNorm1d): supplies the parameters, eps, momentum and running
-            statistics (updated as ``bn(x)`` would in training mode).
+            statistics (updated as ``bn(x)`` would in training mode); it must
+            return a fresh tensor for 2-D input (``PointwiseBN`` and torch's BN
+            layers do).
         residual (Tensor, optional): (R, C) added after BN.
         activation (nn.Module, optional): applied last; ``nn.ReLU`` is fused.
 
@@ -68,7 +72,7 @@ def batch_norm_act(x, bn, residual=None, activation=None):
     """
     kernels = cpu_kernels() if _fusable(x, bn, residual, activation) else None
     if kernels is None:
-        y = nn.BatchNorm1d.forward(bn, x)
+        y = bn(x)  # (a SyncBatchNorm after conversion keeps its synchronisation)
         if residual is not None:
             y += residual  # in place: BN's backward does not read its output
         if activation is None:
