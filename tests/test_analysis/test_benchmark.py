@@ -134,6 +134,23 @@ def test_environment_per_variant_and_repeated_rounds(tmp_path):
         _tool().main([cfg, '--cfg-options', *TINY_MLP, '--env', 'X=1', *FAST])
 
 
+def test_op_times_table(capsys):
+    _tool().main([osp.join(CFG, 'pointmlp_1xb8_synthetic-shapenet55.py'), '--cfg-options',
+                  *TINY_MLP, '--no-flops', '--op-times', '200', *FAST])
+    out = capsys.readouterr().out
+    table = out[out.index('--- op_times of A'):].splitlines()
+    assert 'one training step under the op timer' in table[1]
+    rows = []
+    for line in table[3:]:  # the table ends where the next output starts
+        if not line.strip() or not line.split()[0].replace('.', '').isdigit():
+            break
+        rows.append(line)
+    assert 6 <= len(rows) <= 200
+    times = [float(r.split()[0]) for r in rows]
+    assert times == sorted(times, reverse=True)
+    assert any(' mm [' in r and r.split()[2].isdigit() for r in rows)  # matmul GFLOP/s
+
+
 def test_bad_option_is_reported():
     with pytest.raises(ValueError, match='key=value'):
         _tool()._parse_options(['model.depth'])
@@ -155,3 +172,17 @@ def test_pipeline_throughput(tiny_root):
         workers=0, batches=2, batch_size=1)
     assert res['batch_size'] == 1 and res['per_worker_samples_s'] > 0
     assert res['samples_s'] == res['per_worker_samples_s']
+
+
+def test_ops_and_layers_benchmark_report_same_results(capsys):
+    path = osp.join(REPO, 'tools', 'analysis', 'benchmark_ops.py')
+    spec = importlib.util.spec_from_file_location('benchmark_ops_tool', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(['--batch-size', '2', '--num-points', '64', '--num-samples', '16', '--k', '4',
+              '--warmup', '0', '--repeats', '1', '--threads', '1', '--layers'])
+    rows = [line for line in capsys.readouterr().out.splitlines()
+            if line.startswith(('FPS', 'kNN', 'dropout', 'BN', 'group max'))]
+    assert len(rows) == 6
+    # every row: both timings and the equivalence check of the two implementations
+    assert all(row.rstrip().endswith('True') and 'x' in row for row in rows), rows

@@ -34,6 +34,9 @@ times a variant as a plain python process runs it. ``--env``/``--vs-env`` set
 environment variables in a variant's process (``TAP3D_CPU_KERNELS=0`` times the
 torch ops instead of the fused CPU kernels).
 
+``--op-times ROWS`` times every aten op of one training step as it runs (no
+profiler) and prints the slowest, with the GFLOP/s of each matmul shape.
+
 ``--repeat R`` times A, B, A, B, ... R rounds, each in fresh processes, and
 reports the median of the rounds and each round's ratio: on a shared host the
 step time of one process can move by 30 %, which one round cannot show.
@@ -220,6 +223,8 @@ def measure_model(spec):
     tr = time_fn(train_step, spec['steps'], spec['warmup'], device, timer)
     if spec.get('profile'):  # still in train mode (BN batch statistics, dropout)
         result['profile'] = _profile(train_step, spec['profile'])
+    if spec.get('op_times'):
+        result['op_times'] = _op_times(train_step, spec['op_times'])
     model.eval()
     inf = time_fn(infer_step, spec['steps'], spec['warmup'], device, timer)
     result.update(train_s=tr['median_s'], train_samples_s=B / tr['median_s'],
@@ -227,6 +232,48 @@ def measure_model(spec):
                   times=dict(train=tr['times_s'], infer=inf['times_s']),
                   memory=peak_memory_mb(device))
     return result
+
+
+def _op_times(step, row_limit):
+    """Time every aten op of one training step, grouped by op and input shapes.
+
+    Each op is timed as it runs (a ``TorchDispatchMode``), without the
+    profiler, whose per-op figures for large memory-bound ops came out 3-8x
+    too high here. Custom autograd functions (the fused CPU kernels) are not
+    aten ops and do not appear. Returns the table as text.
+    """
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    totals = {}
+
+    class Timer(TorchDispatchMode):
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            start = time.perf_counter()
+            out = func(*args, **(kwargs or {}))
+            key = (str(func.overloadpacket.__name__), tuple(
+                tuple(a.shape) for a in args if isinstance(a, torch.Tensor)))
+            entry = totals.setdefault(key, [0.0, 0])
+            entry[0] += time.perf_counter() - start
+            entry[1] += 1
+            return out
+
+    start = time.perf_counter()
+    with Timer():
+        step()
+    step_s = time.perf_counter() - start
+    rows = sorted(totals.items(), key=lambda kv: -kv[1][0])[:row_limit]
+    lines = [f'one training step under the op timer: {step_s:.2f} s; '
+             f'all ops: {sum(v[0] for v in totals.values()):.2f} s',
+             f'{"ms":>9} {"calls":>6} {"GFLOP/s":>8}  op and input shapes']
+    for (name, shapes), (sec, calls) in rows:
+        gflops = ''
+        if name == 'mm' and len(shapes) == 2 and len(shapes[0]) == 2:
+            flops = 2 * shapes[0][0] * shapes[0][1] * shapes[1][1] * calls
+            gflops = f'{flops / sec / 1e9:.0f}'
+        lines.append(f'{sec * 1e3:9.1f} {calls:6d} {gflops:>8}  {name} {list(shapes)}')
+    return '\n'.join(lines)
 
 
 def _profile(step, row_limit):
@@ -365,6 +412,9 @@ def main(argv=None):
     parser.add_argument('--no-flops', action='store_true')
     parser.add_argument('--profile', type=int, default=0, metavar='ROWS',
                         help='print the top ROWS ops of one training step')
+    parser.add_argument('--op-times', type=int, default=0, metavar='ROWS',
+                        help='print the ROWS aten ops (by input shapes) that take longest '
+                        'in one training step, timed without the profiler')
     parser.add_argument('--allocator', choices=('keep', 'system'), default='keep',
                         help="CPU malloc policy of A (see tap3d/utils/cpu_allocator.py): "
                         "'keep' reuses freed memory as the tools do, 'system' is glibc's "
@@ -393,7 +443,7 @@ def main(argv=None):
     base = dict(device=args.device, batch_size=args.batch_size, num_points=args.num_points,
                 amp=args.amp, compile=args.compile, steps=args.steps, warmup=args.warmup,
                 threads=args.threads, timer=timer, flops=not args.no_flops,
-                profile=args.profile)
+                profile=args.profile, op_times=args.op_times)
     env_a = _parse_env(args.env)
     variants = [('A', dict(base, config=args.config, allocator=args.allocator,
                            options=_parse_options(args.cfg_options), env=env_a))]
@@ -418,10 +468,13 @@ def main(argv=None):
     rounds = {name: [] for name, _ in variants}
     for r in range(args.repeat):
         for name, spec in variants:
-            res = _run(dict(spec, profile=spec['profile'] if r == 0 else 0),
+            first = r == 0
+            res = _run(dict(spec, profile=spec['profile'] if first else 0,
+                            op_times=spec['op_times'] if first else 0),
                        isolate=not args.in_process)
-            if res.get('profile'):
-                print(f'--- profile of {name} ({spec["config"]}) ---\n{res.pop("profile")}')
+            for key in ('profile', 'op_times'):
+                if res.get(key):
+                    print(f'--- {key} of {name} ({spec["config"]}) ---\n{res.pop(key)}')
             rounds[name].append(res)
     results = [(name, _median_round(rounds[name])) for name, _ in variants]
     for name, spec in variants:
