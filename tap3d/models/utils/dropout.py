@@ -1,12 +1,11 @@
 """Dropout with a cheaper random mask on CPU.
 
 torch's CPU dropout draws one Bernoulli sample per element through a scalar
-generator: about 8 ns per element here, 19-23 ms for one (8, 294, 1024) feed-forward
-activation of the TAP photograph module and 4-7 % of a whole TAP training step
-(B = 8, two threads; docs/benchmarks.md). :class:`Dropout` draws 64 random bits
-per 4 elements instead (``int64.random_`` over the full range, 16 uniform bits
-per element) and compares them with a threshold: about 6x cheaper for the mask,
-2x for dropout's forward + backward (B = 8, two threads).
+generator: in a TAP training step (B = 8, two threads) its masks took 0.23 s
+(docs/benchmarks.md). :class:`Dropout` draws 64 random bits per 4 elements
+instead (``int64.random_`` over the full range, 16 uniform bits per element)
+and compares them with a threshold: 2.5x on forward + backward of the
+photograph module's (8, 294, 1024) activation.
 
 The drop probability is rounded to a multiple of 1/65536 (0.1 becomes
 6554/65536 = 0.1000061...; the survivors are scaled by the inverse of the rounded keep

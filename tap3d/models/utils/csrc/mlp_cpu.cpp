@@ -331,7 +331,8 @@ at::Tensor group_max_backward(const at::Tensor& grad, const at::Tensor& index, i
   TORCH_CHECK(grad.device().is_cpu() && grad.scalar_type() == at::kFloat && grad.dim() == 2 &&
                   grad.is_contiguous(), "grad must be a contiguous float32 CPU tensor (G, C)");
   TORCH_CHECK(index.scalar_type() == at::kInt && index.is_contiguous() &&
-                  index.sizes() == grad.sizes(), "index must be a contiguous int32 tensor like grad");
+                  index.sizes() == grad.sizes(),
+              "index must be a contiguous int32 tensor like grad");
   const int64_t G = grad.size(0), C = grad.size(1);
   at::Tensor dx = at::empty({G, k, C}, grad.options());
   const float* gp = grad.data_ptr<float>();
