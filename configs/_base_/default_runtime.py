@@ -19,7 +19,8 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+# training losses smoothed over 50 iterations; validation/test metrics logged exactly
+log_processor = dict(type='ExactEvalLogProcessor', window_size=50, by_epoch=True)
 
 log_level = 'INFO'
 load_from = None
