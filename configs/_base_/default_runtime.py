@@ -9,6 +9,8 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # exact resume (RNG streams) and weights_only-safe checkpoints
     safe_resume=dict(type='SafeResumeHook'),
+    # TAP runs: the mean-view baseline beside every ViewMetric (a no-op otherwise)
+    view_baseline=dict(type='MeanViewBaselineHook'),
 )
 
 env_cfg = dict(

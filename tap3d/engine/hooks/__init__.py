@@ -1,4 +1,5 @@
+from .mean_view_baseline_hook import MeanViewBaselineHook
 from .safe_resume_hook import SafeResumeHook
 from .view_visualization_hook import ViewVisualizationHook
 
-__all__ = ['SafeResumeHook', 'ViewVisualizationHook']
+__all__ = ['MeanViewBaselineHook', 'SafeResumeHook', 'ViewVisualizationHook']
