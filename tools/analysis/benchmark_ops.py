@@ -77,7 +77,7 @@ def layer_rows(device, seed=0):
     """(name, torch fwd+bwd, tap3d fwd+bwd, same result) for the fused CPU layers."""
     import torch.nn as nn
 
-    from tap3d.models.utils import Dropout, batch_norm_act, group_max
+    from tap3d.ops.cpu import Dropout, batch_norm_act, group_max
     gen = torch.Generator().manual_seed(seed)
     rows = []
 

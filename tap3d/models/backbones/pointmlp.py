@@ -20,7 +20,7 @@ TAP) module for module, so its state dicts load with the same keys
 - each stage's first layer is computed per point, not per group member
   (``fuse_grouping``, the same function with fewer FLOPs);
 - on CPU in training mode, BN + residual + ReLU and the max over each group run as
-  fused C++ kernels (:mod:`tap3d.models.utils.bn_act`, :mod:`~tap3d.models.utils.group_max`;
+  fused C++ kernels (:mod:`tap3d.ops.cpu.bn_act`, :mod:`~tap3d.ops.cpu.group_max`;
   same function, fewer passes over memory).
 """
 import torch
@@ -29,9 +29,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from tap3d.ops import furthest_point_sample, gather_points, group_points, knn
+from tap3d.ops.cpu import batch_norm_act, group_max
 from tap3d.registry import MODELS
-from ..utils.bn_act import batch_norm_act
-from ..utils.group_max import group_max
 
 # Presets of the reference implementation; explicit arguments override them.
 ARCH_SETTINGS = {
@@ -163,7 +162,7 @@ def _linear_bn_act(x, linear, bn, act, residual=None):
     """``act(bn(linear(x)) + residual)`` on the rows of x: (..., C_in) -> (R, C_out).
 
     R = x.numel() / C_in; residual is (R, C_out). BN + residual + ReLU run fused
-    on CPU in training mode (:func:`tap3d.models.utils.bn_act.batch_norm_act`).
+    on CPU in training mode (:func:`tap3d.ops.cpu.bn_act.batch_norm_act`).
     The result is a fresh 2-D tensor, not a view: in-place activations and
     residual adds on a view make autograd replay the view in the backward pass
     (a zero fill and three full copies per layer; 1.09x on a stage-1 residual

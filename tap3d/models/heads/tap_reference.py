@@ -11,7 +11,7 @@ column of R. What differs is how it computes:
 - attention is written out, ``softmax(Q K^T / sqrt(d)) V`` with the full
   (B*V, heads, L, S) score tensor, instead of a fused kernel;
 - dropout is torch's (one Bernoulli draw per element), not the cheaper CPU
-  mask of :mod:`tap3d.models.utils.dropout`.
+  mask of :mod:`tap3d.ops.cpu.dropout`.
 
 It is the "before" of the speed comparisons in docs/benchmarks.md; the
 equivalence of the two heads is tested in
@@ -19,8 +19,9 @@ equivalence of the two heads is tested in
 """
 import torch
 
+from tap3d.ops.cpu import use_torch_dropout
 from tap3d.registry import MODELS
-from ..utils import use_torch_dropout
+
 from .tap_head import TAPHead
 
 

@@ -1,15 +1,13 @@
-"""tap3d.models.utils.bn_act: the fused CPU BN + residual + ReLU against torch's ops."""
-import shutil
+"""tap3d.ops.cpu.bn_act: the fused CPU BN + residual + ReLU against torch's ops."""
 
 import pytest
 import torch
 import torch.nn as nn
 
-from tap3d.models.utils import bn_act
-from tap3d.models.utils.bn_act import batch_norm_act, cpu_kernels
+from tap3d.ops.cpu import bn_act
+from tap3d.ops.cpu.bn_act import batch_norm_act, cpu_kernels
 
-needs_compiler = pytest.mark.skipif(shutil.which('c++') is None,
-                                    reason='the fused CPU kernel needs a C++ compiler')
+needs_kernels = pytest.mark.usefixtures('built_cpu_kernels')  # see conftest.py
 
 
 def _pair(channels, affine=True, momentum=0.1, seed=0):
@@ -37,7 +35,7 @@ def _run(bn, x, residual, act, grad, fused=True):
     return y.detach(), x.grad, res.grad if res is not None else None, params
 
 
-@needs_compiler
+@needs_kernels
 @pytest.mark.parametrize('rows,channels', [(1037, 5), (4096, 64), (3, 17)])
 @pytest.mark.parametrize('residual', [False, True])
 @pytest.mark.parametrize('relu', [True, False])
@@ -62,7 +60,7 @@ def test_fused_matches_torch(rows, channels, residual, relu):
     assert bn.num_batches_tracked.item() == ref.num_batches_tracked.item() == 1
 
 
-@needs_compiler
+@needs_kernels
 def test_statistics_of_large_means_and_no_affine():
     """|mean| >> std: the shifted sums stay close to a float64 BN (closer than torch's)."""
     bn, ref = _pair(8, affine=False, momentum=None)
@@ -79,7 +77,7 @@ def test_statistics_of_large_means_and_no_affine():
     torch.testing.assert_close(bn.running_var.double(), ref64.running_var, atol=1e-7, rtol=1e-5)
 
 
-@needs_compiler
+@needs_kernels
 def test_pointmlp_block_same_with_and_without_kernel(monkeypatch):
     from tap3d.models.backbones.pointmlp import ConvBNReLURes1D
     torch.manual_seed(0)
@@ -126,7 +124,7 @@ def test_disabled_by_environment(monkeypatch):
 
 def test_torch_path_calls_the_layer_itself(monkeypatch):
     """Converted layers (SyncBatchNorm) keep their own forward: never fused, never bypassed."""
-    from tap3d.models.utils.bn_act import _fusable
+    from tap3d.ops.cpu.bn_act import _fusable
     x = torch.randn(12, 4)
     assert not _fusable(x, nn.SyncBatchNorm(4), None, nn.ReLU())
 

@@ -1,9 +1,9 @@
-"""tap3d.models.utils.dropout: the cheap CPU dropout mask."""
+"""tap3d.ops.cpu.dropout: the cheap CPU dropout mask."""
 import pytest
 import torch
 import torch.nn as nn
 
-from tap3d.models.utils.dropout import Dropout, _MaskedScale, dropout, use_torch_dropout
+from tap3d.ops.cpu.dropout import Dropout, _MaskedScale, dropout, use_torch_dropout
 
 
 @pytest.mark.parametrize('p', [0.1, 0.5])

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .cpu_kernels import cpu_kernels
+from .build import cpu_kernels
 
 
 class _BatchNormActFunction(torch.autograd.Function):

@@ -9,7 +9,7 @@ Elsewhere it is ``x.max(dim=-2)``.
 """
 import torch
 
-from .cpu_kernels import cpu_kernels
+from .build import cpu_kernels
 
 
 class _GroupMaxFunction(torch.autograd.Function):

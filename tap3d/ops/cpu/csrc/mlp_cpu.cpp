@@ -15,7 +15,7 @@
 //
 // 2. Max over the k neighbours of each group (further down).
 //
-// Built at first use by tap3d/models/utils/cpu_kernels.py (torch.utils.cpp_extension)
+// Built by tools/install.sh through tap3d/ops/cpu/build.py (torch.utils.cpp_extension)
 // with -ffp-contract=off: (z - mean) * a + b [+ res] rounds the same way in every
 // loop, so the backward pass recomputes the forward pass's ReLU mask exactly from
 // z (and the residual, which autograd keeps anyway as the block's input).
