@@ -9,6 +9,7 @@ from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
 from ..data_preprocessors import build_data_preprocessor
+from ..utils.build_backbone import build_backbone
 
 __all__ = ['PointClassifier', 'scale_for_vote']
 
@@ -75,7 +76,7 @@ class PointClassifier(BaseModel):
                  init_cfg: Optional[Union[dict, list]] = None):
         data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
             head['in_channels'] = getattr(self.backbone, 'global_channels',

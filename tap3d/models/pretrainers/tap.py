@@ -8,6 +8,7 @@ from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
 from ..data_preprocessors import build_data_preprocessor
+from ..utils.build_backbone import build_backbone
 from ..losses.view_loss import ViewLoss, view_loss
 
 
@@ -38,7 +39,7 @@ class TAPPretrainer(BaseModel):
                  resize_views=False, data_preprocessor=None, init_cfg=None):
         data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
             if not hasattr(self.backbone, 'out_channels'):

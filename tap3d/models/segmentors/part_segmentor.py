@@ -17,6 +17,7 @@ from mmengine.structures import BaseDataElement
 from tap3d.registry import MODELS, WEIGHT_INITIALIZERS
 from tap3d.utils.pretrained import CheckedPretrainedInit
 from ..data_preprocessors import build_data_preprocessor
+from ..utils.build_backbone import build_backbone
 
 __all__ = ['PartSegmentor', 'PretrainedSkipKeys', 'scale_partseg_inputs', 'refine_parts']
 
@@ -178,7 +179,7 @@ class PartSegmentor(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         backbone = copy.deepcopy(backbone)
         backbone['return_stages'] = True
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
             head['in_channels'] = list(self.backbone.stage_channels)
