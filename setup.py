@@ -43,5 +43,6 @@ setup(
         'tests': ['pytest>=7.4', 'pytest-xdist>=3.3'],
     },
     license='Apache-2.0',
+    license_files=['LICENSE', 'NOTICE'],
     zip_safe=False,
 )

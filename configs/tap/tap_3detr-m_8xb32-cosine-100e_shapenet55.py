@@ -6,7 +6,7 @@ _base_ = [
     '../_base_/default_runtime.py'
 ]
 
-# TAP's Transformer recipe (TAP.md §8): AdamW 5e-4, wd 5e-4, 3 warm-up epochs,
+# TAP's Transformer recipe (docs/tap.md §13): AdamW 5e-4, wd 5e-4, 3 warm-up epochs,
 # cosine over 100 epochs to 1e-5, batch 32, gradient clip 10.
 optim_wrapper = dict(
     type='OptimWrapper',

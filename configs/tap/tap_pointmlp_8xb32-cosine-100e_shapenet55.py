@@ -1,4 +1,4 @@
-# TAP pre-training of PointMLP on ShapeNet55 (paper §4.1 / TAP.md §8):
+# TAP pre-training of PointMLP on ShapeNet55 (paper §4.1 / docs/tap.md §13):
 # 1024 points (xyz + height), random scaling, 6 of the 12 views per shape,
 # 224 x 224 views (object 200 px, 7 x 7 query cells), AdamW 2e-3, wd 0.05,
 # cosine 100 epochs to 1e-5, batch 32, grad clip 10. The paper's batch of 32 is

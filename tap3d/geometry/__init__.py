@@ -1,4 +1,4 @@
-"""Camera poses (TAP.md §2), axis conventions and the framing map (TAP.md §3).
+"""Camera poses, axis conventions and the framing map (docs/tap.md §2, §4, §5).
 
 This is the one place these formulas live: the renderer and the TAP query
 generator both call it.

@@ -22,7 +22,7 @@ def _random_batch(b=3, v=4, n=500, seed=0, dtype=torch.float32):
 
 
 def _reference_pixels(points, rotations, img_size=IMG, obj_size=OBJ):
-    """TAP.md §3 written out literally, per sample and view, in float64 numpy."""
+    """docs/tap.md §5 written out literally, per sample and view, in float64 numpy."""
     p = points.double().numpy()
     r = rotations.double().numpy()
     out = np.zeros(r.shape[:2] + (p.shape[1], 2), dtype=np.int64)

@@ -1,7 +1,7 @@
 """Write PNG contact sheets of a config's training samples: what the model sees.
 
 For each sample, the top row shows the input points projected with TAP's
-framing (TAP.md §3) into each selected view, shaded by depth (darker =
+framing (docs/tap.md §5) into each selected view, shaded by depth (darker =
 nearer); the bottom row shows the ground-truth photographs of the same
 views. The two rows must line up: that is the contract the TAP head relies
 on. Samples without views get three projections of their points.

@@ -31,7 +31,7 @@ def view_rotations(oblique_elevation: float = -math.pi / 3, azimuth: float = mat
     """Top view (elevation 0: the camera looks along z) and one oblique view.
 
     Returns:
-        ``(2, 3, 3)`` world-to-camera rotations (TAP.md §2 poses).
+        ``(2, 3, 3)`` world-to-camera rotations (docs/tap.md §2 poses).
     """
     from tap3d.geometry import rotation_matrix
     theta = torch.tensor([0.0, azimuth], dtype=torch.float64)

@@ -53,7 +53,7 @@ def colorize_labels(labels, palette: Sequence[Sequence[int]],
 
 
 def view_rotations(elevation: float = -math.pi / 3, azimuth: float = math.pi / 6) -> torch.Tensor:
-    """A top view and an oblique view: (2, 3, 3) world-to-camera rotations (TAP.md §2)."""
+    """A top view and an oblique view: (2, 3, 3) world-to-camera rotations (docs/tap.md §2)."""
     from tap3d.geometry import rotation_matrix
     theta = torch.tensor([0.0, azimuth], dtype=torch.float64)
     phi = torch.tensor([0.0, elevation], dtype=torch.float64)

@@ -1,4 +1,4 @@
-# Scene-level TAP pre-training schedule for PTv2 (the TAP recipe, TAP.md §8):
+# Scene-level TAP pre-training schedule for PTv2 (the TAP recipe, docs/tap.md §13):
 # AdamW lr 2e-3, weight decay 0.05, 3 warm-up epochs, cosine to 1e-5 at epoch
 # 100, gradient-norm clip 10.
 optim_wrapper = dict(

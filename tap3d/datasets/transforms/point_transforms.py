@@ -122,7 +122,7 @@ class RandomScale(BaseTransform):
         scale_range: (low, high).
         anisotropic: one factor per axis if True, else one for all.
 
-    Effect on TAP views: the view framing (TAP.md §3) normalises each view by
+    Effect on TAP views: the view framing (docs/tap.md §5) normalises each view by
     the object's extent and centre, so an isotropic scale changes nothing in
     the camera-plane layout, and ``NormalizePoints`` after it undoes it
     entirely. An anisotropic scale stretches the object, so the framing of the

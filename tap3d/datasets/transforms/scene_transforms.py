@@ -11,7 +11,7 @@ geometric transform moves the boxes with the points.
 All randomness comes from numpy's global RNG, which mmengine seeds per worker.
 
 Scene-level TAP: :class:`RenderSceneViews` photographs the scene's coloured points
-with the poses of TAP.md §2, framed (TAP.md §3) by the very ``coord`` the model
+with the poses of docs/tap.md §2, framed (docs/tap.md §5) by the very ``coord`` the model
 receives. Put it after every transform that moves or drops points and after
 :class:`CenterShift`, but before :class:`NormalizeColor` (it reads colours in
 0..255).
@@ -698,10 +698,10 @@ class BuildSceneFeat(BaseTransform):
 class RenderSceneViews(BaseTransform):
     """Photograph the scene's coloured points for scene-level TAP.
 
-    View ``v`` uses the pose ``R(theta_v, elevation)`` of TAP.md §2 with a random
+    View ``v`` uses the pose ``R(theta_v, elevation)`` of docs/tap.md §2 with a random
     azimuth ``theta_v ~ U[0, 2 pi)``. Poses rotate about the origin, so run
     :class:`CenterShift` first: the views then circle the scene's centre. The
-    framing (TAP.md §3) is computed by ``tap3d.geometry.compute_framing`` from the
+    framing (docs/tap.md §5) is computed by ``tap3d.geometry.compute_framing`` from the
     final ``coord``, the same points (and so the same ``(s, b)``) from which the TAP
     head builds its queries.
 
@@ -709,7 +709,7 @@ class RenderSceneViews(BaseTransform):
 
     Args:
         num_views: V.
-        img_size, obj_size: image side and framed square side (TAP.md §3).
+        img_size, obj_size: image side and framed square side (docs/tap.md §5).
         point_radius_px: splat radius of each point in pixels.
         elevation: phi of every view (TAP's fixed elevation is -pi/3).
         color_key: per-point colours to paint, in 0..255.
