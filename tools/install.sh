@@ -19,7 +19,7 @@ fi
 . "$VENV/bin/activate"
 
 stamp="$VENV/.tap3d-installed"
-want=$(cat requirements/*.txt setup.py tools/install.sh tap3d/ops/cpu/build.py \
+want=$(cat requirements/*.txt setup.py tools/install.sh tools/_torch_cpu.sh tap3d/ops/cpu/build.py \
     tap3d/ops/cpu/csrc/* | sha1sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
@@ -28,7 +28,9 @@ fi
 PIP="python -m pip install --disable-pip-version-check -q"
 if ! python -c "import torch" 2>/dev/null; then
     echo "[install] torch (CPU build 2.13.0)"
-    $PIP "torch==2.13.0"
+    # shellcheck source=tools/_torch_cpu.sh
+    . tools/_torch_cpu.sh
+    install_cpu_torch
 fi
 echo "[install] runtime and test requirements"
 $PIP -r requirements/runtime.txt -r requirements/tests.txt
