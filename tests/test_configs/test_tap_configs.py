@@ -29,7 +29,6 @@ def _rel(path):
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     """Train, val and test: one shape each, ShapeNet55 layout, 32-pixel views."""
-    pytest.importorskip('trimesh')
     from tests.data.tap_fixtures import write_tiny_shapenet55
     return write_tiny_shapenet55(str(tmp_path_factory.mktemp('shapenet55_tiny')), IMG, OBJ)
 

@@ -281,15 +281,6 @@ def test_det_pipeline_keeps_points_inside_their_boxes():
     assert all(_points_in_their_boxes(r))
 
 
-def _has_point_renderer():
-    try:
-        from tap3d.rendering import render_points  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
-@pytest.mark.skipif(not _has_point_renderer(), reason='tap3d.rendering.render_points missing')
 def test_render_scene_views_frames_the_model_points():
     from tap3d.geometry import compute_framing, pixel_indices, rotation_matrix
     np.random.seed(0)

@@ -102,7 +102,6 @@ def test_scale_for_vote_keeps_feats_consistent_with_points():
 
 
 def test_pointmlp_classifier_parameter_count():
-    pointmlp = pytest.importorskip('tap3d.models.backbones.pointmlp')
     model = PointClassifier(backbone=dict(type='PointMLP'),
                             head=dict(type='ClsHead', num_classes=15))
     assert model.head.in_channels == 1024
@@ -125,7 +124,6 @@ TINY_BACKBONES = {
 @pytest.mark.parametrize('name', sorted(TINY_BACKBONES))
 def test_tap_pretraining_runs_and_transfers_into_the_classifier(name, tmp_path):
     """The backbone pre-trains with the TAP head and every key loads into the classifier."""
-    pytest.importorskip('tap3d.models.pretrainers.tap')
     from tap3d.registry import MODELS
     from tap3d.utils import register_all_modules
     register_all_modules(init_default_scope=True)

@@ -22,7 +22,6 @@ def one_thread():
 
 
 def test_toy_backbone_pretrains_through_config(tmp_path, monkeypatch):
-    pytest.importorskip('trimesh')
     monkeypatch.syspath_prepend(DATA)  # where the user's module lives
     from tap3d.registry import MODELS
     from tests.data.tap_fixtures import write_tiny_shapenet55

@@ -119,7 +119,7 @@ def test_backbone_transfers_to_a_classifier(tmp_path, one_thread):
 
 def _procedural_shapes(N, img, obj, view_ids):
     """4 simple meshes, their normalised surface samples and rendered views."""
-    trimesh = pytest.importorskip('trimesh')
+    import trimesh
     from tap3d.rendering import render_mesh, sample_surface_points
     meshes = [trimesh.creation.box((1.6, 0.8, 0.5)), trimesh.creation.cylinder(0.4, 1.6),
               trimesh.creation.cone(0.7, 1.2), trimesh.creation.annulus(0.3, 0.8, 0.4)]
