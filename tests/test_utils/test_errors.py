@@ -91,6 +91,11 @@ def test_one_line_errors_exits_1_with_one_line(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv('TAP3D_DEBUG', raising=False)
     monkeypatch.setenv('TMPDIR', str(tmp_path))
     monkeypatch.setattr('tempfile.tempdir', None)
+    # no run log: runners of earlier tests in this process must not receive it
+    from collections import OrderedDict
+
+    from mmengine.logging import MMLogger
+    monkeypatch.setattr(MMLogger, '_instance_dict', OrderedDict())
     with pytest.raises(SystemExit) as exit_:
         with one_line_errors('tool.py'):
             _bad_file()
