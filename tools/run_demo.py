@@ -46,7 +46,14 @@ def make_data(data_root: str) -> None:
     """Write the synthetic world; create_data skips what is already complete."""
     cmd = [sys.executable, 'tools/create_data.py', 'synthetic', '--out', data_root]
     print('[demo] ' + ' '.join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True)
+    # its error line becomes this tool's, so that a failure still ends in one line
+    proc = subprocess.run(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    if proc.returncode != 0:
+        from tap3d.utils.errors import UserError
+        raise UserError('tools/create_data.py synthetic failed: '
+                        + (lines[-1] if lines else f'exit code {proc.returncode}'))
+    sys.stderr.write(proc.stderr)
 
 
 def run(cfg_path: str, work_dir: str, options: dict, mode: str = 'train') -> dict:
@@ -169,4 +176,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -96,4 +97,5 @@ def main(argv: Optional[Sequence[str]] = None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -76,7 +76,10 @@ def main():
     args = parse_args()
     with one_line_errors('test.py'):
         runner = build_runner(args)
-    runner.test()
+    # bad data met during the run (a corrupt file, also in a dataloader worker) ends in
+    # one line too; an unexpected error says where its traceback was saved
+    with one_line_errors('test.py', setup=False):
+        runner.test()
     shutdown_distributed()
 
 

@@ -95,7 +95,10 @@ def main():
     args = parse_args()
     with one_line_errors('train.py'):
         runner = build_runner(args)
-    runner.train()
+    # bad data met during the run (a corrupt file, also in a dataloader worker) ends in
+    # one line too; an unexpected error says where its traceback was saved
+    with one_line_errors('train.py', setup=False):
+        runner.train()
     shutdown_distributed()
 
 

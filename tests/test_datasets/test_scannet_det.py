@@ -91,6 +91,13 @@ def test_clear_errors(tmp_path):
     np.save(osp.join(det, 'scene0000_00_vert.npy'), np.zeros((50, 3), np.float32))
     with pytest.raises(DataFileError, match=r'vert.npy: expected .*\(N, >=6\)'):
         ds[0]
+    # tiny and degenerate scenes (docs/reliability.md)
+    np.save(osp.join(det, 'scene0000_00_vert.npy'), np.ones((50, 6), np.float32))
+    with pytest.raises(DataFileError, match='vert.npy: all 50 points coincide'):
+        ds[0]
+    np.save(osp.join(det, 'scene0000_00_vert.npy'), np.random.rand(10, 6).astype(np.float32))
+    with pytest.raises(DataFileError, match='vert.npy: only 10 points; at least 32'):
+        ds[0]
 
 
 def test_reads_synthetic_scenes_with_a_pipeline(tmp_path):

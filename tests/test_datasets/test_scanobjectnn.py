@@ -61,9 +61,14 @@ def test_round_trip_and_axes(root):
     assert len(ScanObjectNNDataset(root, variant='obj_only', split='test')) == 4
 
 
+def _clouds(n, p=32):
+    """n random (p, 3) clouds: valid points, whatever the test is about."""
+    return np.random.default_rng(n).normal(size=(n, p, 3)).astype(np.float32)
+
+
 def test_h5_files_subfolder_is_accepted(tmp_path):
     path = osp.join(str(tmp_path), 'h5_files', 'main_split', 'test_objectdataset.h5')
-    _write(path, np.zeros((2, 16, 3), np.float32), np.array([0, 1]))
+    _write(path, _clouds(2), np.array([0, 1]))
     assert len(ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='test')) == 2
 
 
@@ -87,8 +92,14 @@ def test_pipeline_packs_a_sample(root):
     (np.zeros((2, 16), np.float32), np.zeros(2, np.int64), 'must be'),
     (np.zeros((2, 16, 3), np.float32), np.zeros(3, np.int64), '2 samples'),
     (np.full((2, 16, 3), np.nan, np.float32), np.zeros(2, np.int64), 'NaN'),
-    (np.zeros((2, 16, 3), np.float32), np.array([0, 15]), r'\[0, 15\)'),
+    (_clouds(2), np.array([0, 15]), r'\[0, 15\)'),
     (np.zeros((2, 16, 3), np.float32), np.array([0.5, 1.0]), 'non-integer'),
+    # tiny and degenerate inputs (docs/reliability.md)
+    (np.zeros((0, 2048, 3), np.float32), np.zeros(0, np.int64), 'holds no samples'),
+    (_clouds(2, p=10), np.zeros(2, np.int64), 'every sample: only 10 points; at least 32'),
+    (_clouds(2, p=1), np.zeros(2, np.int64), 'only 1 point;'),
+    (np.concatenate([_clouds(1, 1024), np.ones((1, 1024, 3), np.float32)]),
+     np.zeros(2, np.int64), 'sample 1: all 1024 points coincide'),
 ])
 def test_malformed_files_raise_naming_the_file(tmp_path, data, label, match):
     path = scanobjectnn_file(str(tmp_path), 'obj_bg', 'test')
@@ -101,3 +112,10 @@ def test_malformed_files_raise_naming_the_file(tmp_path, data, label, match):
 def test_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match='training_objectdataset.h5'):
         ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='train')
+
+
+def test_min_points_is_configurable(tmp_path):
+    path = scanobjectnn_file(str(tmp_path), 'obj_bg', 'test')
+    _write(path, _clouds(2, p=10), np.array([0, 1]))
+    ds = ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='test', min_points=8)
+    assert ds.get_data_info(0)['points'].shape == (10, 3)

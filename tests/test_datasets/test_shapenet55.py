@@ -180,3 +180,51 @@ def test_check_root_lists_every_bad_file(root, tmp_path):
     bad = {osp.basename(p): msg for p, msg in problems}
     assert set(bad) == {f'{stem}_012.jpg', f'{stem}_003.jpg', f'{stem}.ply'}
     assert 'missing' in bad[f'{stem}_012.jpg'] and 'truncated' in bad[f'{stem}.ply']
+
+
+def _write_ply(path, points):
+    header = (f'ply\nformat binary_little_endian 1.0\nelement vertex {len(points)}\n'
+              'property float x\nproperty float y\nproperty float z\nend_header\n')
+    with open(path, 'wb') as f:
+        f.write(header.encode() + np.asarray(points, '<f4').tobytes())
+
+
+@pytest.mark.parametrize('points, message', [
+    (np.random.default_rng(0).normal(size=(1, 3)), '1 points, expected 1024'),
+    (np.random.default_rng(0).normal(size=(10, 3)), '10 points, expected 1024'),
+    (np.random.default_rng(0).normal(size=(2048, 3)), '2048 points, expected 1024'),
+    (np.ones((1024, 3)), 'all 1024 points coincide'),
+    (np.zeros((0, 3)), 'holds no points'),
+])
+def test_tiny_and_degenerate_clouds_are_refused(root, tmp_path, points, message):
+    """The reader and `create_data.py check` apply one rule and give one message."""
+    dst = _copy(root, tmp_path)
+    ds = ShapeNet55Dataset(data_root=dst, splits=('test',), num_views=2, test_mode=True)
+    ply = ds.get_data_info(0)['ply_path']
+    _write_ply(ply, points)
+    with pytest.raises(DataFileError, match=message) as err:
+        ds[0]
+    assert str(err.value).startswith(ply + ': ')
+    _, problems = check_shapenet55_root(dst, check_images=False)
+    assert (ply, str(err.value)[len(ply) + 2:]) in problems
+
+
+def test_greyscale_views_are_converted_with_one_warning(root, tmp_path, monkeypatch):
+    from PIL import Image
+
+    import tap3d.datasets.io as io
+    dst = _copy(root, tmp_path)
+    ds = ShapeNet55Dataset(data_root=dst, splits=('test',), num_views=12, test_mode=True)
+    stem = ds.get_data_info(0)['stem']
+    views = [osp.join(dst, 'shapenet55v1', 'test', f'{stem}_{k:03d}.jpg') for k in (1, 2)]
+    for path in views:  # MVCNN-style shaded grey render, stored as one channel
+        Image.open(path).convert('L').save(path)
+    logged = []
+    monkeypatch.setattr(io, '_warned', set())
+    monkeypatch.setattr('mmengine.logging.print_log', lambda msg, **kw: logged.append(msg))
+    for _ in range(2):
+        item = ds[0]
+    grey = item['views'][0]
+    assert grey.shape == (224, 224, 3) and (grey[..., 0] == grey[..., 2]).all()
+    assert len(logged) == 1  # once per process, naming the first file
+    assert logged[0].startswith(views[0] + ': greyscale image (mode L) converted to RGB')

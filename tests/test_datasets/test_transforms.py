@@ -51,6 +51,17 @@ def test_point_sample_pads_when_too_few_and_is_seeded():
     np.testing.assert_array_equal(a, b)
 
 
+def test_point_sample_warns_when_padding_is_large(monkeypatch):
+    warnings = []
+    monkeypatch.setattr('tap3d.datasets.io.warn_once', lambda key, msg: warnings.append(msg))
+    PointSample(16)(dict(_sample(10), file='a.ply'))  # 6 of 16 duplicates: quiet
+    assert warnings == []
+    res = PointSample(64)(dict(_sample(10), file='a.ply'))
+    assert res['points'].shape == (64, 3)
+    assert warnings == ['a.ply: only 10 points for 64; padded by duplicating random points '
+                        '(54 duplicates)']
+
+
 def test_fps_spreads_points():
     # two tight clusters: fps with 2 picks must take one from each
     pts = np.concatenate([np.zeros((10, 3)), np.ones((10, 3))]) + 1e-3 * np.arange(20)[:, None]

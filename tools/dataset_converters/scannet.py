@@ -346,4 +346,5 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[str]]:
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -189,4 +189,5 @@ def main(argv=None) -> List[str]:
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -14,6 +14,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from tap3d.registry import TRANSFORMS
+from ..io import padding_indices
 
 __all__ = [
     'PER_POINT_KEYS', 'index_per_point', 'farthest_point_sample', 'PointSample',
@@ -70,7 +71,10 @@ class PointSample(BaseTransform):
     Methods: ``'random'`` (uniform without replacement), ``'fps'`` (farthest
     point sampling from a random start), ``'first'`` (the first points, a
     deterministic choice for files that are already shuffled). With fewer
-    points than asked, all points are kept and random duplicates pad the rest.
+    points than asked, all points are kept and random duplicates pad the rest;
+    when more than half of the result would be duplicates, a warning names the
+    sample's ``file`` (once per file). The readers refuse clouds below
+    :data:`~tap3d.datasets.io.MIN_POINTS` before they get here.
 
     Required keys: points (N, 3). Modified: every per-point key -> (num_points, ...).
     """
@@ -84,7 +88,7 @@ class PointSample(BaseTransform):
     def transform(self, results: dict) -> dict:
         n, m = len(results['points']), self.num_points
         if n < m:
-            extra = np.random.choice(n, m - n, replace=True)
+            extra = padding_indices(n, m, str(results.get('file', '<a cloud without file>')))
             index = np.concatenate([np.arange(n), extra])
         elif self.method == 'random':
             index = np.random.choice(n, m, replace=False)

@@ -25,6 +25,7 @@ from mmcv.transforms import BaseTransform
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import TRANSFORMS
+from ..io import warn_once
 
 __all__ = [
     'SCENE_POINT_KEYS', 'index_scene_points', 'voxel_keys', 'rotate_aligned_boxes',
@@ -647,7 +648,8 @@ class PointSubsample(BaseTransform):
     """Draw exactly ``num_points`` points at random (3DETR: 40000).
 
     Without replacement when the scene has enough points, with replacement
-    otherwise.
+    otherwise; then, when fewer than half of ``num_points`` are available, a
+    warning names the scene's ``file`` (once per file).
     """
 
     def __init__(self, num_points: int = 40000) -> None:
@@ -658,6 +660,10 @@ class PointSubsample(BaseTransform):
         if n == 0:
             raise ValueError('PointSubsample: the scene has no points')
         index = np.random.choice(n, self.num_points, replace=n < self.num_points)
+        if 2 * n < self.num_points:
+            warn_once(('padding', results.get('file')),
+                      f"{results.get('file', 'a scene')}: only {n} points for "
+                      f'{self.num_points}; drawn with replacement')
         return index_scene_points(results, index)
 
     def __repr__(self) -> str:
