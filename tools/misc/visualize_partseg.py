@@ -108,7 +108,6 @@ def main(argv=None) -> List[str]:
         sys.path.insert(0, tools_dir)
     from _cli import load_config  # the tools' config loader, --cfg-options keys checked
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     from PIL import Image
 
     from tap3d.evaluation.metrics.partseg_metric import shape_part_iou
@@ -130,8 +129,11 @@ def main(argv=None) -> List[str]:
     cfg.model.pop('init_cfg', None)
     if isinstance(cfg.model.get('backbone'), dict):
         cfg.model.backbone.pop('init_cfg', None)  # the checkpoint holds every weight
-    model = MODELS.build(cfg.model).to(args.device).eval()
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+    from tap3d.utils.pretrained import load_model_weights
+    model = MODELS.build(cfg.model).eval()
+    # strict: a checkpoint of another model must not draw random predictions
+    load_model_weights(model, args.checkpoint)
+    model = model.to(args.device)
 
     rows = []
     for idx in range(args.start, stop):

@@ -156,9 +156,11 @@ def main(argv=None) -> List[str]:
 
     pred = None
     if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-        model = MODELS.build(cfg.model).to(args.device).eval()
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        from tap3d.utils.pretrained import load_model_weights
+        model = MODELS.build(cfg.model).eval()
+        # strict: a checkpoint of another model must not draw random predictions
+        load_model_weights(model, args.checkpoint)
+        model = model.to(args.device)
         with torch.no_grad():
             batch = model.data_preprocessor(
                 dict(inputs=[inputs], data_samples=[data_sample]), False)
