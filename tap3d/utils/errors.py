@@ -239,10 +239,10 @@ def describe_error(exc: BaseException, setup: bool = False) -> Tuple[str, bool]:
     msg = _one_line(msg) or name
     if path and path not in msg and osp.basename(path) not in msg:
         msg = f'{path}: {msg}'
+    dist_timeout = _DIST_TIMEOUT.search(text) is not None
     is_input = (bool(_INPUT_ERRORS.intersection(names)) or deliberate or path is not None
-                or (setup and bool(_SETUP_ERRORS.intersection(names)))
-                or _DIST_TIMEOUT.search(text) is not None)
-    if name not in _PLAIN and path is None:  # a named file says enough
+                or (setup and bool(_SETUP_ERRORS.intersection(names))) or dist_timeout)
+    if name not in _PLAIN and path is None and not dist_timeout:  # the text says enough
         msg = f'{name}: {msg}'
     return msg, is_input
 
