@@ -75,3 +75,17 @@ def test_bad_arguments_raise():
                                      num_heads=2, encoder_dims=16)
     with pytest.raises(ValueError, match='need more than 10 points'):
         model(dict(points=torch.rand(1, 10, 3)))
+
+
+def test_point_mae_layout_has_no_token_projection():
+    """Point-MAE embeds patches at the Transformer width: no ``reduce_dim``."""
+    with torch.device('meta'):
+        mae = StandardPointTransformer(encoder_dims=384, project_tokens=False)
+        bert = StandardPointTransformer(encoder_dims=384)
+    assert not any(k.startswith('reduce_dim.') for k in mae.state_dict())
+    assert _count(bert) - _count(mae) == 384 * 384 + 384
+    model = StandardPointTransformer(num_groups=4, group_size=4, depth=1, embed_dims=12,
+                                     num_heads=2, encoder_dims=12, project_tokens=False)
+    assert model(dict(points=torch.rand(2, 32, 3)))['global_feat'].shape == (2, 24)
+    with pytest.raises(ValueError, match='project_tokens=False needs encoder_dims == '):
+        StandardPointTransformer(encoder_dims=256, project_tokens=False, depth=1)

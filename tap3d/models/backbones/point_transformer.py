@@ -6,7 +6,10 @@ neighbours each by kNN or ball query), each patch is embedded by a mini-PointNet
 Transformer width (384), and a class token is prepended. 12 pre-norm blocks with
 6 heads follow; a learned MLP of the centre coordinates is added to the tokens
 before every block. Parameter names follow Point-BERT, so its checkpoints (and
-the TAP authors') map key-for-key. The encoder has 21,858,816 parameters.
+the TAP authors') map onto them by renaming ``blocks.blocks.i`` to ``blocks.i``
+(tools/model_converters/). The encoder has 21,858,816 parameters. Point-MAE
+embeds the patches at the Transformer width directly, without the projection:
+``encoder_dims=384, project_tokens=False``.
 
 For TAP the backbone exposes its patch tokens (without the class token) and the
 patch centres; classification uses ``[cls ; max over patches]`` (768-d).
@@ -124,6 +127,9 @@ class StandardPointTransformer(BaseModule):
         num_heads: attention heads.
         mlp_ratio: MLP hidden width / ``embed_dims``.
         drop_path_rate: stochastic depth, linearly increasing over the blocks.
+        project_tokens: project the patch embeddings to ``embed_dims`` with a
+            Linear layer (``reduce_dim``, Point-BERT); False leaves it out, as
+            Point-MAE does, and needs ``encoder_dims == embed_dims``.
         init_cfg: mmengine init config.
 
     ``forward`` returns ``coords (B, G, 3)`` (patch centres), ``feats (B, G, C)``
@@ -142,6 +148,7 @@ class StandardPointTransformer(BaseModule):
                  num_heads: int = 6,
                  mlp_ratio: float = 4.0,
                  drop_path_rate: float = 0.1,
+                 project_tokens: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None):
         super().__init__(init_cfg=init_cfg)
         if in_channels != 3:
@@ -155,8 +162,11 @@ class StandardPointTransformer(BaseModule):
         self.group_size = group_size
         self.grouping = grouping
         self.radius = radius
+        if not project_tokens and encoder_dims != embed_dims:
+            raise ValueError(f'StandardPointTransformer: project_tokens=False needs '
+                             f'encoder_dims == embed_dims, got {encoder_dims} and {embed_dims}')
         self.encoder = PatchEmbed(encoder_dims, in_channels)
-        self.reduce_dim = nn.Linear(encoder_dims, embed_dims)
+        self.reduce_dim = nn.Linear(encoder_dims, embed_dims) if project_tokens else nn.Identity()
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dims))
         self.cls_pos = nn.Parameter(torch.randn(1, 1, embed_dims))
         self.pos_embed = nn.Sequential(
