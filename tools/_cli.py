@@ -14,7 +14,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:  # tools run from any cwd without installing the package
     sys.path.insert(0, REPO_ROOT)
 
-from tap3d.utils.cpu_allocator import configure_cpu_allocator  # noqa: E402
+from tap3d.ops.cpu.allocator import configure_cpu_allocator  # noqa: E402
 from tap3d.utils.errors import UserError, run_tool  # noqa: E402,F401  (re-exported)
 from tap3d.utils.errors import one_line_errors as _one_line_errors  # noqa: E402
 

@@ -28,8 +28,8 @@ sys.path.insert(0, REPO)
 # (Must be set before torch is imported.)
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-PRETRAIN_CFG = 'configs/tap/tap_pointmlp_synthetic-cpu.py'
-FINETUNE_CFG = 'configs/pointmlp/pointmlp-cpu_1xb16-cosine_synthetic-scanobjectnn.py'
+PRETRAIN_CFG = 'configs/tap/synthetic/tap_pointmlp_synthetic-cpu.py'
+FINETUNE_CFG = 'configs/pointmlp/synthetic/pointmlp-cpu_1xb16-cosine_synthetic-scanobjectnn.py'
 # the configs above read their data from here
 DATA_ROOT = 'data/synthetic'
 
@@ -99,8 +99,8 @@ def first_scalar(work_dir: str, key: str):
 def main():
     args = parse_args()
     os.chdir(REPO)
+    from tap3d.ops.cpu.allocator import configure_cpu_allocator
     from tap3d.utils import register_all_modules
-    from tap3d.utils.cpu_allocator import configure_cpu_allocator
     configure_cpu_allocator()  # reuse freed memory (TAP3D_CPU_ALLOCATOR=system opts out)
     register_all_modules(init_default_scope=False)
 
@@ -133,7 +133,7 @@ def main():
     for name, init in (('scratch', None), ('tap', tap_ckpt)):
         opts = {**quick, **seed}
         if init is not None:
-            opts['model.backbone.init_cfg'] = dict(type='Pretrained', checkpoint=init,
+            opts['model.backbone.init_cfg'] = dict(type='CheckedPretrained', checkpoint=init,
                                                    prefix='backbone.')
         t0 = time.time()
         metrics = run(FINETUNE_CFG, osp.join(root, f'finetune_{name}'), opts)

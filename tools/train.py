@@ -2,7 +2,8 @@
 
 Behaves like mmdetection3d's ``tools/train.py``: the work dir defaults to
 ``work_dirs/<config name>``, ``--resume`` continues from the latest (or a given)
-checkpoint, ``--amp`` switches to mmengine's ``AmpOptimWrapper`` and ``--launcher``
+checkpoint, ``--amp`` switches to ``DeviceAgnosticAmpOptimWrapper`` (mmengine's
+``AmpOptimWrapper``, with bf16 autocast on a CPU-only machine) and ``--launcher``
 selects the distributed launcher (see ``tools/dist_train.sh``).
 """
 import argparse
@@ -62,9 +63,10 @@ def build_runner(args) -> Runner:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs OptimWrapper or AmpOptimWrapper, got {optim_wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        amp_wrappers = ('AmpOptimWrapper', 'DeviceAgnosticAmpOptimWrapper')
+        if optim_wrapper not in ('OptimWrapper', ) + amp_wrappers:
+            raise ValueError(f'--amp needs OptimWrapper or an AMP wrapper, got {optim_wrapper}')
+        cfg.optim_wrapper.type = 'DeviceAgnosticAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.auto_scale_lr:

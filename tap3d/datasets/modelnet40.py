@@ -20,6 +20,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
+
 from .io import MIN_POINTS, DataFileError, check_point_count, padding_indices
 from .scanobjectnn import load_points_labels_h5
 
@@ -236,7 +237,7 @@ class ModelNet40Dataset(BaseDataset):
         if self.form == 'h5':
             # the h5 clouds were checked on load (load_points_labels_h5)
             points = self._take(self._points[info['sample_idx']], info['file'], idx)
-            info['points'] = points.copy()  # never a view: pipelines may work in place
+            info['coord'] = points.copy()  # never a view: pipelines may work in place
             return info
         arr = check_point_count(read_modelnet_txt(info['file'], self.num_points), info['file'],
                                 min_points=self.min_points)
@@ -244,7 +245,7 @@ class ModelNet40Dataset(BaseDataset):
         points, normals = arr[:, :3], arr[:, 3:6]
         if self.to_zup:
             points, normals = points[:, _TO_ZUP], normals[:, _TO_ZUP]
-        info['points'] = np.ascontiguousarray(points)
+        info['coord'] = np.ascontiguousarray(points)
         if self.use_normals:
-            info['normals'] = np.ascontiguousarray(normals)
+            info['normal'] = np.ascontiguousarray(normals)
         return info

@@ -17,6 +17,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
+
 from .io import MIN_POINTS, DataFileError, check_point_count
 from .modelnet40 import MODELNET40_CLASSES
 
@@ -160,10 +161,10 @@ class ModelNetFewShotDataset(BaseDataset):
         if self.to_zup:
             points = points[:, _TO_ZUP]
             normals = normals[:, _TO_ZUP] if normals is not None else None
-        info['points'] = np.ascontiguousarray(points)
+        info['coord'] = np.ascontiguousarray(points)
         if self.use_normals:
             if normals is None:
                 raise DataFileError(f'{self.path}: use_normals=True but points have '
                                     f'{arr.shape[1]} columns')
-            info['normals'] = np.ascontiguousarray(normals)
+            info['normal'] = np.ascontiguousarray(normals)
         return info

@@ -21,9 +21,9 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
+
 from .io import MIN_POINTS, DataFileError, check_point_count
-from .scannet_constants import (DET_CLASSES, DET_NYU40_IDS, DET_PALETTE, MAX_NUM_OBJ,
-                                nyu40_to_det18)
+from .scannet_constants import DET_CLASSES, DET_NYU40_IDS, DET_PALETTE, MAX_NUM_OBJ, nyu40_to_det18
 
 __all__ = ['ScanNetDetDataset', 'load_npy', 'read_scene_list']
 

@@ -28,6 +28,7 @@ from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
 from tap3d.utils.checkpoint import register_checkpoint_safe_globals
+
 from .io import MIN_POINTS, DataFileError, check_point_count
 from .scannet_constants import IGNORE_INDEX, SEG_CLASSES, SEG_NYU40_IDS, SEG_PALETTE
 from .scannet_det import load_npy

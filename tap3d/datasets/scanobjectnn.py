@@ -18,6 +18,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
+
 from .io import MIN_EXTENT, MIN_POINTS, DataFileError, check_point_count, read_h5
 
 __all__ = ['ScanObjectNNDataset', 'SCANOBJECTNN_CLASSES', 'scanobjectnn_file',
@@ -146,10 +147,10 @@ class ScanObjectNNDataset(BaseDataset):
             points = points[..., _TO_ZUP]
         # Points stay in one array; the (serialised) data list holds only indices.
         self._points = np.ascontiguousarray(points)
-        return [dict(sample_idx=i, gt_label=int(l), file=self.h5_path)
-                for i, l in enumerate(labels)]
+        return [dict(sample_idx=i, gt_label=int(label), file=self.h5_path)
+                for i, label in enumerate(labels)]
 
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
-        info['points'] = self._points[info['sample_idx']].copy()
+        info['coord'] = self._points[info['sample_idx']].copy()
         return info

@@ -16,8 +16,15 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS, TRANSFORMS
-from .io import (MIN_POINTS, DataFileError, check_point_count, check_points, read_image,
-                 read_ply_points)
+
+from .io import (
+    MIN_POINTS,
+    DataFileError,
+    check_point_count,
+    check_points,
+    read_image,
+    read_ply_points,
+)
 
 __all__ = ['ShapeNet55Dataset', 'check_shapenet55_root', 'shapenet55_view_path',
            'load_shapenet55_points', 'NUM_FIXED_VIEWS']
@@ -155,7 +162,7 @@ class ShapeNet55Dataset(BaseDataset):
         """Read the points and the selected views of one item (see class doc)."""
         results = dict(info)
         results['file'] = info['ply_path']
-        results['points'] = load_shapenet55_points(info['ply_path'], self.to_zup,
+        results['coord'] = load_shapenet55_points(info['ply_path'], self.to_zup,
                                                    self.normalize, self.num_points)
         if self.num_views:
             if self._rotations is None:

@@ -18,6 +18,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
+
 from .io import MIN_POINTS, DataFileError, check_point_count, padding_indices
 
 __all__ = [
@@ -251,7 +252,7 @@ class ShapeNetPartDataset(BaseDataset):
             points, normals, parts = points[choice], normals[choice], parts[choice]
         if self.to_zup:
             points, normals = points[:, _TO_ZUP], normals[:, _TO_ZUP]
-        info['points'] = np.ascontiguousarray(points)
-        info['normals'] = np.ascontiguousarray(normals)
-        info['part_labels'] = parts
+        info['coord'] = np.ascontiguousarray(points)
+        info['normal'] = np.ascontiguousarray(normals)
+        info['segment'] = parts
         return info

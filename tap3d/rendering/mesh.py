@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from tap3d.geometry import compute_framing
+
 from .rasterize import rasterize_soa
 from .shading import BACKGROUND, MESH_ALBEDO, foreground_uint8, lambert_faces
 from .zbuffer import normalize_depth

@@ -4,9 +4,11 @@
 visualisation, ``load_from``, resume): a checkpoint of another model fails.
 
 mmengine's own ``Pretrained`` loads with ``strict=False`` and only logs mismatches,
-so a transfer that silently matched nothing looks like success. Under
-``default_scope='tap3d'`` a config's ``init_cfg=dict(type='Pretrained', ...)`` builds
-:class:`CheckedPretrainedInit` instead. It loads the checkpoint with ``weights_only=True`` and
+so a transfer that silently matched nothing looks like success. tap3d's configs use
+``init_cfg=dict(type='CheckedPretrained', ...)``, which builds
+:class:`CheckedPretrainedInit`; :func:`tap3d.models.utils.build_backbone` refuses
+mmengine's ``type='Pretrained'`` on a backbone. It loads the checkpoint with
+``weights_only=True`` and
 
 - raises if no key matched, or if any tensor shape differs;
 - raises if a key of the module is missing from the checkpoint, unless
@@ -170,7 +172,7 @@ def load_pretrained(module: nn.Module,
     return report
 
 
-@WEIGHT_INITIALIZERS.register_module(name='Pretrained', force=True)
+@WEIGHT_INITIALIZERS.register_module(name='CheckedPretrained')
 class CheckedPretrainedInit:
     """Initialise a module from a checkpoint, checking the key match.
 

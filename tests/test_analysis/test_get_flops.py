@@ -8,7 +8,7 @@ import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CPU_TAP = osp.join(REPO, 'configs', 'tap', 'tap_pointmlp_synthetic-cpu.py')
+CPU_TAP = osp.join(REPO, 'configs', 'tap', 'synthetic', 'tap_pointmlp_synthetic-cpu.py')
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
@@ -42,7 +42,7 @@ def test_tap_head_is_counted_for_every_view(flops):
         # ToyPointBackbone keeps no in_channels attribute: the width is given
         inputs = flops.dummy_inputs(model, batch_size=1, num_points=64, num_views=views,
                                     in_channels=4)
-        assert inputs['feats'].shape == (1, 64, 4)
+        assert inputs['feat'].shape == (1, 64, 4)
         assert inputs['views'].shape == (1, views, 3, 32, 32)
         total, per_module = flops.count_flops(model, inputs)
         assert set(per_module) == {'backbone', 'head'}  # the losses do not run
@@ -58,11 +58,11 @@ def test_feature_width_comes_from_the_pipeline(flops):
         model=dict(type='PointClassifier'),
         train_dataloader=dict(dataset=dict(type='X', num_points=512, pipeline=[
             dict(type='PointSample', num_points=300),
-            dict(type='BuildFeats', components=('xyz', 'height', 'normals')),
+            dict(type='BuildFeat', keys=('coord', 'height', 'normal')),
             dict(type='PackPointInputs')])),
-        val_dataloader=dict(dataset=dict(type='X', pipeline=[dict(type='BuildFeats')]))))
+        val_dataloader=dict(dataset=dict(type='X', pipeline=[dict(type='BuildFeat')]))))
     assert flops.pipeline_feature_width(cfg) == (
-        7, "train_dataloader's BuildFeats(components=('xyz', 'height', 'normals'))")
+        7, "train_dataloader's BuildFeat(keys=('coord', 'height', 'normal'))")
     assert flops.config_num_points(cfg) == (300, "train_dataloader's PointSample")
     del cfg.train_dataloader.dataset.pipeline[0]
     assert flops.config_num_points(cfg) == (512, 'train_dataloader.dataset.num_points')
@@ -72,8 +72,8 @@ def test_feature_width_comes_from_the_pipeline(flops):
 def test_main_reports_what_it_counted(flops, capsys):
     flops.main([CPU_TAP, '--depth', '1'])
     out = capsys.readouterr().out
-    assert ("1024 points (train_dataloader.dataset.num_points); feats of 4 channels "
-            "(train_dataloader's BuildFeats(components=('xyz', 'height')))") in out
+    assert ("1024 points (train_dataloader.dataset.num_points); feat of 4 channels "
+            "(train_dataloader's BuildFeat(keys=('coord', 'height')))") in out
     assert 'and 3 views of 56x56 per shape (train_dataloader.dataset.num_views)' in out
     rows = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
             if line.startswith('  ') and line.split()[-1] in ('G', 'views)')}
@@ -85,6 +85,6 @@ def test_main_reports_what_it_counted(flops, capsys):
 
 def test_scene_models_are_refused_clearly(flops):
     from tap3d.utils.errors import UserError
-    cfg = osp.join(REPO, 'configs', '3detr', '3detr-m_1xb2-4e_synthetic-scannet.py')
+    cfg = osp.join(REPO, 'configs', '3detr', 'synthetic', '3detr-m_1xb2-4e_synthetic-scannet.py')
     with pytest.raises(UserError, match='offset batches'):
         flops.main([cfg])

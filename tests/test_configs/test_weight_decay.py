@@ -119,14 +119,14 @@ def test_rules_cover_the_parameters_that_differ():
     Transformer's class token (3-d, decayed by openpoints, not by Point-BERT), the
     PointMLP affine maps (4-d, decayed) and the TAP pad token (1-d, not decayed)."""
     cases = {
-        'configs/point_transformer/point-transformer_1xb32-adamw-cosine-300e_scanobjectnn-'
-        'hardest.py': {'backbone.cls_token': 0.05},
-        'configs/point_transformer/point-transformer_1xb5-2e_synthetic-fewshot-5way-2shot.py': {
-            'backbone.cls_token': 0.0, 'backbone.cls_pos': 0.05},
-        'configs/tap/tap_pointmlp_8xb32-cosine-100e_shapenet55.py': {
+        'configs/standard_transformer/standard-transformer_1xb32-adamw-cosine-300e_'
+        'scanobjectnn-hardest.py': {'backbone.cls_token': 0.05},
+        'configs/standard_transformer/synthetic/standard-transformer_1xb5-2e_synthetic-'
+        'fewshot-5way-2shot.py': {'backbone.cls_token': 0.0, 'backbone.cls_pos': 0.05},
+        'configs/tap/tap_pointmlp_1xb32-cosine-100e_shapenet55.py': {
             'backbone.local_grouper_list.0.affine_alpha': 0.05, 'head.pad_token': 0.0,
             'head.blocks.0.norm1.weight': 0.0, 'head.blocks.0.self_attn.to_q.weight': 0.05},
-        'configs/3detr/3detr-m_8xb8-1080e_scannet.py': {'backbone.layers.0.norm1.bias': 0.1},
+        'configs/3detr/3detr-m_1xb8-1080e_scannet.py': {'backbone.layers.0.norm1.bias': 0.1},
     }
     for config, expected in cases.items():
         params, _ = _optimizer_groups(Config.fromfile(osp.join(ROOT, config)))

@@ -46,8 +46,8 @@ def test_reader_round_trip(tmp_path):
     item = ds.get_data_info(5)
     points, label, original = data['test'][5]
     assert item['gt_label'] == label and item['original_label'] == original
-    np.testing.assert_array_equal(item['points'], points[:, [2, 0, 1]])
-    np.testing.assert_array_equal(item['normals'], points[:, [5, 3, 4]])
+    np.testing.assert_array_equal(item['coord'], points[:, [2, 0, 1]])
+    np.testing.assert_array_equal(item['normal'], points[:, [5, 3, 4]])
     assert len(ModelNetFewShotDataset(str(tmp_path), way=3, shot=2, fold=0)) == 6
 
 

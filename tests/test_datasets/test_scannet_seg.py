@@ -121,8 +121,8 @@ def test_reads_synthetic_scenes_with_the_ptv2_pipeline(tmp_path):
                 dict(type='SphereCrop', point_max=800, mode='random'),
                 dict(type='CenterShift', apply_z=False),
                 dict(type='NormalizeColor'),
-                dict(type='BuildSceneFeat'),
-                dict(type='PackSceneInputs')]
+                dict(type='BuildFeat', keys=('coord', 'color', 'normal')),
+                dict(type='PackPointInputs')]
     out = ScanNetSegDataset(root, 'train', pipeline=pipeline)[0]
     assert out['inputs']['feat'].shape == (800, 9)
     labels = out['data_samples'].gt_sem_labels

@@ -55,9 +55,9 @@ def test_round_trip_and_axes(root):
     assert len(ds) == 6 and len(ds.metainfo['classes']) == 15
     item = ds.get_data_info(3)
     assert item['gt_label'] == int(label[3])
-    np.testing.assert_array_equal(item['points'], data[3][:, [2, 0, 1]])
+    np.testing.assert_array_equal(item['coord'], data[3][:, [2, 0, 1]])
     raw = ScanObjectNNDataset(root, variant='pb_t50_rs', split='train', to_zup=False)
-    np.testing.assert_array_equal(raw.get_data_info(3)['points'], data[3])
+    np.testing.assert_array_equal(raw.get_data_info(3)['coord'], data[3])
     assert len(ScanObjectNNDataset(root, variant='obj_only', split='test')) == 4
 
 
@@ -78,12 +78,12 @@ def test_pipeline_packs_a_sample(root):
     ds = ScanObjectNNDataset(root, variant='obj_bg', split='train', pipeline=[
         dict(type='PointSample', num_points=64),
         dict(type='NormalizePoints'),
-        dict(type='BuildFeats', components=('xyz', 'height')),
-        dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+        dict(type='BuildFeat', keys=('coord', 'height')),
+        dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
     ])
     out = ds[1]
-    assert out['inputs']['points'].shape == (64, 3)
-    assert out['inputs']['feats'].shape == (64, 4)
+    assert out['inputs']['coord'].shape == (64, 3)
+    assert out['inputs']['feat'].shape == (64, 4)
     assert int(out['data_samples'].gt_label) == 1
 
 
@@ -118,4 +118,4 @@ def test_min_points_is_configurable(tmp_path):
     path = scanobjectnn_file(str(tmp_path), 'obj_bg', 'test')
     _write(path, _clouds(2, p=10), np.array([0, 1]))
     ds = ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='test', min_points=8)
-    assert ds.get_data_info(0)['points'].shape == (10, 3)
+    assert ds.get_data_info(0)['coord'].shape == (10, 3)

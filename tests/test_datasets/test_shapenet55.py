@@ -14,7 +14,7 @@ from tap3d.registry import DATASETS
 PIPELINE = [
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
+    dict(type='BuildFeat', keys=('coord', 'height')),
     dict(type='PackPointInputs'),
 ]
 
@@ -42,9 +42,9 @@ def test_packed_sample_shapes(root):
     np.random.seed(0)
     out = ds[0]
     inp = out['inputs']
-    assert inp['points'].shape == (1024, 3) and inp['points'].dtype == torch.float32
-    assert inp['feats'].shape == (1024, 4)
-    torch.testing.assert_close(inp['feats'][:, 3], inp['points'][:, 2] - inp['points'][:, 2].min())
+    assert inp['coord'].shape == (1024, 3) and inp['coord'].dtype == torch.float32
+    assert inp['feat'].shape == (1024, 4)
+    torch.testing.assert_close(inp['feat'][:, 3], inp['coord'][:, 2] - inp['coord'][:, 2].min())
     assert inp['views'].shape == (6, 3, 224, 224) and inp['views'].dtype == torch.uint8
     idx = out['data_samples'].metainfo['view_indices']
     assert len(set(idx.tolist())) == 6
@@ -68,16 +68,16 @@ def test_views_random_in_training_fixed_in_test(root):
 
 def test_points_are_zup_and_normalised(root):
     item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, test_mode=True)[0]
-    pts = item['points']
+    pts = item['coord']
     np.testing.assert_allclose(pts.mean(0), 0, atol=1e-5)
     assert abs(np.linalg.norm(pts, axis=1).max() - 1) < 1e-5
     # a chair: its back is tall along z, so z spans the most
     assert np.ptp(pts[:, 2]) > np.ptp(pts[:, 0]) and np.ptp(pts[:, 2]) > np.ptp(pts[:, 1])
     raw = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, to_zup=False,
-                            test_mode=True)[0]['points']
+                            test_mode=True)[0]['coord']
     assert np.ptp(raw[:, 1]) == pytest.approx(np.ptp(pts[:, 2]), rel=1e-5)  # y-up on disk
     item2048 = ShapeNet55Dataset(data_root=root, num_points=2048, num_views=1)[0]
-    assert item2048['points'].shape == (2048, 3)
+    assert item2048['coord'].shape == (2048, 3)
 
 
 def _hull_mask(pixels):
@@ -104,13 +104,13 @@ def test_stored_views_match_reader_framing(root):
     for i in range(len(ds)):
         item = ds[i]
         for v in range(0, 12, 3):
-            iou = _hull_iou(item['points'], item['views'][v], item['view_rotations'][v])
+            iou = _hull_iou(item['coord'], item['views'][v], item['view_rotations'][v])
             assert iou >= 0.9, (i, v, iou)
     # negative control: a chair's points without the axis permutation do not match
     chair = [i for i in range(len(ds)) if _category(root, ds.get_data_info(i)) == 'chair'][0]
     wrong = ShapeNet55Dataset(data_root=root, splits=('train', 'test'), num_views=12,
                               to_zup=False, test_mode=True)[chair]
-    ious = [_hull_iou(wrong['points'], wrong['views'][v], wrong['view_rotations'][v])
+    ious = [_hull_iou(wrong['coord'], wrong['views'][v], wrong['view_rotations'][v])
             for v in range(0, 12, 3)]
     assert min(ious) < 0.8
 
@@ -118,7 +118,7 @@ def test_stored_views_match_reader_framing(root):
 def test_all_points_fall_on_the_object(root):
     from scipy import ndimage
     item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12, test_mode=True)[0]
-    p = torch.from_numpy(item['points'])[None]
+    p = torch.from_numpy(item['coord'])[None]
     r = torch.from_numpy(item['view_rotations'])[None]
     s, b = compute_framing(p, r)
     px = pixel_indices(p, r, s, b)[0].numpy()

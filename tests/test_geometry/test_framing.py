@@ -4,9 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from tap3d.geometry import (FLOOR_TOLERANCE, camera_points, compute_framing,
-                            fixed_view_rotations, optical_lines, pixel_indices, project_points,
-                            random_view_rotations)
+from tap3d.geometry import (
+    FLOOR_TOLERANCE,
+    camera_points,
+    compute_framing,
+    fixed_view_rotations,
+    optical_lines,
+    pixel_indices,
+    project_points,
+    random_view_rotations,
+)
 
 IMG, OBJ = 224, 200
 PAD = (IMG - OBJ) // 2

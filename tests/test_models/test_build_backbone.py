@@ -21,8 +21,8 @@ class PlainTestBackbone(nn.Module):
         self.out_channels = width
 
     def forward(self, inputs):
-        feats = self.fc(inputs['points'])
-        return dict(coords=inputs['points'], feats=feats, global_feat=feats.max(1).values)
+        feats = self.fc(inputs['coord'])
+        return dict(coords=inputs['coord'], feats=feats, global_feat=feats.max(1).values)
 
 
 @MODELS.register_module(force=True)
@@ -49,7 +49,7 @@ def _checkpoint(tmp_path, width=4):
 def test_plain_module_loads_its_pretrained_weights(tmp_path):
     source, path = _checkpoint(tmp_path)
     model = _classifier(dict(type='PlainTestBackbone', init_cfg=dict(
-        type='Pretrained', checkpoint=path, prefix='backbone.')))
+        type='CheckedPretrained', checkpoint=path, prefix='backbone.')))
     assert not torch.equal(model.backbone.fc.weight, source.fc.weight)
     model.init_weights()
     assert torch.equal(model.backbone.fc.weight, source.fc.weight)
@@ -58,7 +58,7 @@ def test_plain_module_loads_its_pretrained_weights(tmp_path):
 
 def test_plain_module_with_a_missing_checkpoint_fails(tmp_path):
     model = _classifier(dict(type='PlainTestBackbone', init_cfg=dict(
-        type='Pretrained', checkpoint=str(tmp_path / 'nope.pth'), prefix='backbone.')))
+        type='CheckedPretrained', checkpoint=str(tmp_path / 'nope.pth'), prefix='backbone.')))
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         model.init_weights()
 
@@ -66,7 +66,7 @@ def test_plain_module_with_a_missing_checkpoint_fails(tmp_path):
 def test_plain_module_with_a_checkpoint_of_another_width_fails(tmp_path):
     _, path = _checkpoint(tmp_path, width=8)
     model = _classifier(dict(type='PlainTestBackbone', init_cfg=dict(
-        type='Pretrained', checkpoint=path, prefix='backbone.')))
+        type='CheckedPretrained', checkpoint=path, prefix='backbone.')))
     with pytest.raises(RuntimeError, match='shape'):
         model.init_weights()
 
@@ -80,12 +80,13 @@ def test_base_module_that_swallows_init_cfg_is_refused(tmp_path):
     _, path = _checkpoint(tmp_path)
     with pytest.raises(TypeError, match='did not pass it on'):
         build_backbone(dict(type='SwallowingTestBackbone', init_cfg=dict(
-            type='Pretrained', checkpoint=path)))
+            type='CheckedPretrained', checkpoint=path)))
 
 
 @pytest.mark.parametrize('owner', ['PointClassifier', 'TAPPretrainer'])
 def test_every_owner_builds_its_backbone_through_the_check(owner):
-    cfg = dict(type='SwallowingTestBackbone', init_cfg=dict(type='Pretrained', checkpoint='x'))
+    cfg = dict(type='SwallowingTestBackbone',
+               init_cfg=dict(type='CheckedPretrained', checkpoint='x'))
     if owner == 'PointClassifier':
         build = lambda: _classifier(cfg)  # noqa: E731
     else:
@@ -95,3 +96,10 @@ def test_every_owner_builds_its_backbone_through_the_check(owner):
                       head_dims=8, img_size=16, obj_size=14, downsample=4)))
     with pytest.raises(TypeError, match='did not pass it on'):
         build()
+
+
+def test_mmengines_unchecked_pretrained_is_refused(tmp_path):
+    _, path = _checkpoint(tmp_path)
+    with pytest.raises(TypeError, match="use type='CheckedPretrained'"):
+        build_backbone(dict(type='PlainTestBackbone', init_cfg=dict(
+            type='Pretrained', checkpoint=path, prefix='backbone.')))

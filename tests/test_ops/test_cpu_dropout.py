@@ -58,7 +58,7 @@ def test_module_modes_and_seeding():
 
 def test_reference_head_uses_torch_dropout():
     from tap3d.models.heads.tap_head import TAPHead
-    from tap3d.models.heads.tap_reference import TAPHeadReference
+    from tools.analysis.reference_models import TAPHeadReference
     kw = dict(in_channels=16, embed_dims=16, depth=1, num_heads=2, head_dims=8, img_size=32,
               obj_size=28, downsample=8)
     fast = [m.fast for m in TAPHead(**kw).modules() if isinstance(m, Dropout)]

@@ -195,7 +195,7 @@ def test_stale_locks_do_not_hang_a_training_run(tmp_path):
         "model = PointMLP(in_channels=4, embed_dim=8, k_neighbors=(8, 8), reducers=(2, 2),\n"
         "                 pre_blocks=(1, 1), pos_blocks=(1, 1), dim_expansion=(2, 2))\n"
         "pts = torch.rand(2, 64, 3)\n"
-        "out = model(dict(points=pts, feats=torch.cat([pts, pts[..., 2:]], -1)))\n"
+        "out = model(dict(coord=pts, feat=torch.cat([pts, pts[..., 2:]], -1)))\n"
         "out['feats'].sum().backward()\n"
         "print('step done')\n")
     proc = subprocess.run([sys.executable, '-c', step], env=env, capture_output=True,

@@ -6,7 +6,6 @@ import trimesh
 from tap3d.rendering import load_mesh, sample_surface_points
 
 
-
 @pytest.mark.parametrize('ext', ['obj', 'off', 'ply'])
 def test_load_mesh_reads_common_formats(tmp_path, ext):
     box = trimesh.creation.box(extents=(2.0, 1.0, 0.5))

@@ -39,6 +39,7 @@ from mmengine.logging import MMLogger
 
 from tap3d.registry import MODELS
 from tap3d.utils import register_all_modules
+from tap3d.utils.errors import run_tool
 from tap3d.utils.pretrained import load_pretrained
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -153,7 +154,7 @@ def convert(module, argv, capsys=None):
 def failure(module, argv, capsys):
     """Run the converter as its command line does; return its single stderr line."""
     with pytest.raises(SystemExit) as exc:
-        common.run('converter', module.main, [str(a) for a in argv])
+        run_tool(lambda: module.main([str(a) for a in argv]), 'converter')
     assert exc.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and 'Traceback' not in err[0], err
@@ -165,7 +166,7 @@ def object_batch(n=256, channels=4, seed=0):
     points = torch.rand(2, n, 3, generator=gen) * 2 - 1
     height = points[..., 2:] - points[..., 2:].min(1, keepdim=True)[0]
     feats = torch.cat([points, height], -1)[..., :channels]
-    return dict(points=points, feats=feats)
+    return dict(coord=points, feat=feats)
 
 
 def upstream_transformer(sd, prefix, patches, centres, project=True, cls=None, heads=6):
@@ -266,7 +267,7 @@ def test_tap_pretrain_backbone_only_loads_through_init_cfg(tmp_path, capsys, bac
     check_output_file(out, result, sd)
     # the fine-tuning classifier takes the backbone through the checked Pretrained init
     cfg = Config.fromfile(tap.repo_path(tap.DEFAULT_CONFIGS[('finetune', backbone)]))
-    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(out),
+    cfg.model.backbone.init_cfg = dict(type='CheckedPretrained', checkpoint=str(out),
                                        prefix='backbone.')
     model = MODELS.build(cfg.model)
     model.init_weights()
@@ -291,10 +292,10 @@ def test_tap_transformer_clean_encoder_equals_the_upstream_computation(tmp_path,
     model = build(result)
     load_pretrained(model.backbone, str(out), prefix='backbone.')
     with torch.no_grad():
-        points = object_batch(n=512)['points']
+        points = object_batch(n=512)['coord']
         patches, centres = model.backbone.group(points)
         ref = upstream_transformer(sd, '', patches, centres)
-        tokens = model.backbone({'points': points})
+        tokens = model.backbone({'coord': points})
     assert torch.allclose(tokens['global_feat'], ref, atol=1e-5, rtol=1e-5)
 
 
@@ -314,7 +315,7 @@ def test_tap_scanobjectnn_finetune_is_a_full_classifier(tmp_path, capsys, backbo
     assert logits.shape == (2, 15) and torch.isfinite(logits).all()
     if backbone == 'transformer':
         with torch.no_grad():
-            patches, centres = model.backbone.group(inputs['points'])
+            patches, centres = model.backbone.group(inputs['coord'])
             ref = upstream_transformer(sd, 'encoder.', patches, centres)
             assert torch.allclose(model.backbone(inputs)['global_feat'], ref, atol=1e-5,
                                   rtol=1e-5)
@@ -333,7 +334,7 @@ def test_tap_shapenetpart_finetune_is_a_full_part_segmentor(tmp_path, capsys):
     points = torch.rand(2, 512, 3, generator=gen)
     feats = torch.cat([points, F.normalize(torch.randn(2, 512, 3, generator=gen), dim=-1)], -1)
     with torch.no_grad():
-        logits = model.head(model.backbone({'points': points, 'feats': feats}),
+        logits = model.head(model.backbone({'coord': points, 'feat': feats}),
                             torch.tensor([3, 7]))
     assert logits.shape == (2, 512, 50) and torch.isfinite(logits).all()
 
@@ -391,7 +392,7 @@ def test_3detr_scannet(tmp_path, capsys, name, encoder):
     gen = torch.Generator().manual_seed(0)
     points = torch.rand(1, 2200, 3, generator=gen) * torch.tensor([5.0, 4.0, 2.5])
     with torch.no_grad():
-        pred = model({'points': points}, mode='tensor')[-1]
+        pred = model({'coord': points}, mode='tensor')[-1]
     assert pred['cls_logits'].shape == (1, 256, 19) and torch.isfinite(pred['bboxes']).all()
 
 
@@ -476,11 +477,11 @@ def test_point_bert_equals_the_upstream_computation(tmp_path, capsys):
     backbone = MODELS.build(dict(type='StandardPointTransformer', num_groups=64, group_size=32,
                                  grouping='knn')).eval()
     load_pretrained(backbone, str(out), prefix='backbone.')  # strict: nothing missing
-    points = object_batch(n=512)['points']
+    points = object_batch(n=512)['coord']
     with torch.no_grad():
         patches, centres = backbone.group(points)
         ref = upstream_transformer(sd, 'transformer_q.', patches, centres)
-        assert torch.allclose(backbone({'points': points})['global_feat'], ref, atol=1e-5,
+        assert torch.allclose(backbone({'coord': points})['global_feat'], ref, atol=1e-5,
                               rtol=1e-5)
 
     bad = dict(shapes)
@@ -508,12 +509,12 @@ def test_point_mae_equals_the_upstream_computation(tmp_path, capsys):
     report = load_pretrained(backbone, str(out), prefix='backbone.',
                              skip_keys=('cls_token', 'cls_pos'))
     assert not report['missing'] and not report['unexpected']
-    points = object_batch(n=512)['points']
+    points = object_batch(n=512)['coord']
     with torch.no_grad():
         patches, centres = backbone.group(points)
         ref = upstream_transformer(sd, 'MAE_encoder.', patches, centres, project=False,
                                    cls=(backbone.cls_token, backbone.cls_pos))
-        assert torch.allclose(backbone({'points': points})['global_feat'], ref, atol=1e-5,
+        assert torch.allclose(backbone({'coord': points})['global_feat'], ref, atol=1e-5,
                               rtol=1e-5)
 
     renamed = dict(shapes)

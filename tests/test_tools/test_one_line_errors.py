@@ -48,14 +48,14 @@ from tests.fixtures.toy_components import ToyPointNet
 @MODELS.register_module()
 class BuggyPointNet(ToyPointNet):
     def forward(self, inputs, data_samples=None, mode='tensor'):
-        inputs['points'] = inputs['points'][:, [10 ** 6]]  # an indexing bug
+        inputs['coord'] = inputs['coord'][:, [10 ** 6]]  # an indexing bug
         return super().forward(inputs, data_samples, mode)
 
 
 @TRANSFORMS.register_module()
 class BuggyTransform(BaseTransform):
     def transform(self, results):
-        results['points'] = results['points'][np.arange(10 ** 6)]  # an indexing bug
+        results['coord'] = results['coord'][np.arange(10 ** 6)]  # an indexing bug
         return results
 '''
 
@@ -255,7 +255,7 @@ def test_a_bug_gives_one_line_and_keeps_the_traceback_in_the_run_log(tmp_path):
     with open(log) as f:
         text = f.read()
     assert 'train.py stopped on this error:\nTraceback (most recent call last):' in text
-    assert "inputs['points'][:, [10 ** 6]]" in text  # the buggy line, in the log
+    assert "inputs['coord'][:, [10 ** 6]]" in text  # the buggy line, in the log
 
     # TAP3D_DEBUG=1: Python's own traceback on stderr
     proc = run_tool('train.py', cfg, '--work-dir', work, tmp_path=tmp_path, TAP3D_DEBUG='1')

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/pointmlp/pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py'
+CONFIG = 'configs/pointmlp/synthetic/pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py'
 
 
 def run_tool(*args):

@@ -10,7 +10,7 @@ backward, against the torch ops: dropout on the TAP photograph module's
 feed-forward activation, BN + ReLU and BN + residual + ReLU on a PointMLP
 stage-1 group tensor, and the max over each group (see
 ``tap3d/models/utils``). The script keeps freed memory in the process, as the
-training tools do (``tap3d.utils.cpu_allocator``).
+training tools do (``tap3d.ops.cpu.allocator``).
 
 Example::
 
@@ -29,7 +29,7 @@ import torch
 # Run from any cwd without installing the package.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from tap3d.ops import furthest_point_sample, knn, naive_furthest_point_sample  # noqa: E402
-from tap3d.utils.cpu_allocator import configure_cpu_allocator  # noqa: E402
+from tap3d.ops.cpu.allocator import configure_cpu_allocator  # noqa: E402
 
 
 def reference_square_distance(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,8 @@ those it did not (losses and collation, which run in training only).
 
 The dummy input is built as the config's data would be:
 
-- ``feats`` get the width the config's pipeline builds (``BuildFeats`` components:
-  xyz 3, height 1, normals 3, colors 3); without ``BuildFeats``, the backbone's
+- ``feat`` gets the width the config's pipeline builds (``BuildFeat`` keys:
+  coord 3, height 1, normal 3, color 3); without ``BuildFeat``, the backbone's
   optional ``in_channels`` attribute (docs/architecture.md), else 3 (xyz);
 - ``--num-points`` defaults to the last ``PointSample`` of the training pipeline,
   else the training dataset's ``num_points``, else 1024;
@@ -39,8 +39,8 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 __all__ = ['count_parameters', 'parameter_table', 'count_flops', 'dummy_inputs',
            'pipeline_feature_width', 'config_num_points', 'config_num_views']
 
-# width of each BuildFeats component
-FEATURE_WIDTHS = dict(xyz=3, height=1, normals=3, colors=3)
+# width of each BuildFeat key
+FEATURE_WIDTHS = dict(coord=3, height=1, normal=3, color=3)
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 
 
@@ -81,21 +81,21 @@ def _type_name(transform) -> str:
 
 
 def pipeline_feature_width(cfg) -> Tuple[Optional[int], str]:
-    """Width C of the ``feats`` (N, C) the config's data pipeline builds.
+    """Width C of the ``feat`` (N, C) the config's data pipeline builds.
 
     Returns:
-        (C, where it was found), or (None, '') when no pipeline has ``BuildFeats``.
+        (C, where it was found), or (None, '') when no pipeline has ``BuildFeat``.
     """
     for loader, dataset in _datasets(cfg):
         for transform in reversed(list(dataset.get('pipeline') or [])):
-            if _type_name(transform) == 'BuildFeats':
-                comps = tuple(transform.get('components', ('xyz', 'height')))
-                unknown = [c for c in comps if c not in FEATURE_WIDTHS]
+            if _type_name(transform) == 'BuildFeat':
+                keys = tuple(transform.get('keys', ('coord', 'height')))
+                unknown = [c for c in keys if c not in FEATURE_WIDTHS]
                 if unknown:
-                    raise ValueError(f'{loader}: BuildFeats components {unknown} unknown; '
+                    raise ValueError(f'{loader}: BuildFeat keys {unknown} unknown; '
                                      f'known: {sorted(FEATURE_WIDTHS)}')
-                return (sum(FEATURE_WIDTHS[c] for c in comps),
-                        f"{loader}'s BuildFeats(components={comps})")
+                return (sum(FEATURE_WIDTHS[c] for c in keys),
+                        f"{loader}'s BuildFeat(keys={keys})")
     return None, ''
 
 
@@ -129,11 +129,11 @@ def dummy_inputs(model, batch_size: int = 1, num_points: int = 1024, num_views: 
         num_views, img_size: V views of ``img_size`` pixels for a TAP pre-trainer
             (``img_size`` defaults to its head's).
         seed: seed of the random points.
-        in_channels: width C of ``feats``; None falls back to the backbone's
+        in_channels: width C of ``feat``; None falls back to the backbone's
             ``in_channels`` attribute, else 3.
 
     Returns:
-        ``points`` (B, N, 3) in [-1, 1], ``feats`` (B, N, C) (xyz first);
+        ``coord`` (B, N, 3) in [-1, 1], ``feat`` (B, N, C) (xyz first);
         TAP: ``views`` (B, V, 3, H, W), ``view_rotations`` (B, V, 3, 3) (the fixed
         TAP poses); part segmentation: ``category`` (B,) zeros.
     """
@@ -142,10 +142,10 @@ def dummy_inputs(model, batch_size: int = 1, num_points: int = 1024, num_views: 
     c_in = in_channels if in_channels is not None else getattr(model.backbone,
                                                                 'in_channels', 3)
     if c_in < 3:
-        raise ValueError(f'feats of {c_in} channels: a stack-mode backbone reads at least xyz')
+        raise ValueError(f'feat of {c_in} channels: a stack-mode backbone reads at least xyz')
     feats = points if c_in == 3 else torch.cat(
         [points, torch.rand(batch_size, num_points, c_in - 3, generator=gen)], -1)
-    inputs = dict(points=points, feats=feats)
+    inputs = dict(coord=points, feat=feats)
     if hasattr(model, 'generate'):  # TAP: the head photographs V views
         from tap3d.geometry import fixed_view_rotations
         size = img_size or model.head.img_size
@@ -231,7 +231,7 @@ def main(argv=None):
     if width is None:
         width = getattr(model.backbone, 'in_channels', None)
         width_from = ("the backbone's in_channels attribute" if width is not None else
-                      'xyz only: no BuildFeats in the pipeline, no backbone.in_channels')
+                      'xyz only: no BuildFeat in the pipeline, no backbone.in_channels')
     num_points, points_from = ((args.num_points, '--num-points') if args.num_points else
                                config_num_points(cfg))
     num_views, views_from = ((args.num_views, '--num-views') if args.num_views else
@@ -239,9 +239,9 @@ def main(argv=None):
     inputs = dummy_inputs(model, args.batch_size, num_points, num_views, in_channels=width)
     total, per_module = count_flops(model, inputs)
 
-    c_in = inputs['feats'].shape[-1]
+    c_in = inputs['feat'].shape[-1]
     print(f'\nFLOPs of one forward, batch {args.batch_size} x {num_points} points '
-          f'({points_from}); feats of {c_in} channels ({width_from})')
+          f'({points_from}); feat of {c_in} channels ({width_from})')
     if 'views' in inputs:
         size = inputs['views'].shape[-1]
         print(f'and {num_views} views of {size}x{size} per shape ({views_from})')

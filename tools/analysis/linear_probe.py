@@ -74,6 +74,7 @@ def extract_features(model, dataset, batch_size: int = 32) -> Tuple[torch.Tensor
         feats (S, G) float32 ``global_feat`` on CPU, labels (S,) long.
     """
     from mmengine.dataset import pseudo_collate
+
     from tap3d.models.heads.cls_head import get_gt_labels
     model.eval()
     feats, labels = [], []

@@ -78,7 +78,7 @@ def make_sheet(sample: dict, title: str, thumb: int = 224) -> np.ndarray:
     """Contact sheet of one packed sample: (H, W, 3) uint8."""
     from PIL import Image, ImageDraw
     inputs = sample['inputs']
-    points = inputs.get('points', inputs.get('coord')).numpy()
+    points = inputs['coord'].numpy()
     if 'views' in inputs:
         views = inputs['views'].permute(0, 2, 3, 1).numpy()
         rots = inputs['view_rotations'].numpy()

@@ -51,7 +51,7 @@ def project_boxes(boxes: torch.Tensor, rotations: torch.Tensor, s: torch.Tensor,
         ``(V, K, 8, 2)`` continuous (row, col) pixel coordinates.
     """
     from tap3d.geometry import project_points
-    from tap3d.models.utils.box3d import box3d_corners
+    from tap3d.geometry.boxes import box3d_corners
     k = boxes.shape[0]
     corners = box3d_corners(boxes.float()).reshape(1, k * 8, 3)
     uv = project_points(corners, rotations[None], s[None], b[None])[0]  # (V, K*8, 2)
@@ -156,7 +156,7 @@ def main(argv=None) -> List[str]:
         raise IndexError(f'--index {args.index} outside the test set of {len(dataset)} scenes')
     sample = dataset[args.index]
     inputs, data_sample = sample['inputs'], sample['data_samples']
-    points = inputs.get('coord', inputs.get('points'))[:, :3]
+    points = inputs['coord'][:, :3]
     info = dataset.get_data_info(args.index)
     gt = data_sample.gt_bboxes_3d if 'gt_bboxes_3d' in data_sample else None
     pred = None

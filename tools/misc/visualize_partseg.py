@@ -147,9 +147,9 @@ def main(argv=None) -> List[str]:
         cat = int(sample['data_samples'].gt_label.reshape(-1)[0])
         first, count = ranges[cat]
         iou = shape_part_iou(pred, gt, range(first, first + count))
-        feats = sample['inputs'].get('feats')
+        feats = sample['inputs'].get('feat')
         normals = feats[:, 3:6] if feats is not None and feats.shape[1] >= 6 else None
-        rows.append(render_pair(sample['inputs']['points'], normals, gt, pred, first,
+        rows.append(render_pair(sample['inputs']['coord'], normals, gt, pred, first,
                                 args.img_size, args.point_radius,
                                 (f'{categories[cat]}: ground truth',
                                  f'prediction, mIoU {100 * iou:.1f}')))

@@ -41,11 +41,10 @@ if _TOOLS not in sys.path:  # ``_cli`` lives in tools/
     sys.path.insert(0, _TOOLS)
 
 import torch  # noqa: E402
-from _cli import UserError, load_config, one_line_errors  # noqa: E402
+from _cli import UserError, load_config  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
-from tap3d.utils.checkpoint import (atomic_write_bytes,  # noqa: E402
-                                    register_checkpoint_safe_globals)
+from tap3d.utils.checkpoint import atomic_write_bytes, register_checkpoint_safe_globals  # noqa: E402
 
 MODEL_ENTRIES = ('state_dict', 'model', 'base_model')
 
@@ -393,16 +392,9 @@ def print_report(lines: Sequence[str], conversion: Conversion, output: str) -> N
     print(f'wrote {output}')
 
 
-def run(tool: str, main: Callable[[Optional[Sequence[str]]], object],
-        argv: Optional[Sequence[str]] = None):
-    """Run ``main(argv)`` with one-line errors (exit status 1) for bad input."""
-    with one_line_errors(tool):
-        return main(argv)
-
-
 __all__ = [
     'ConversionError', 'Conversion', 'Rule', 'rename', 'drop', 'read_checkpoint',
     'find_state_dict', 'other_entries', 'repo_path', 'build_target', 'convert_state_dict',
     'sub_state_dict', 'save_checkpoint', 'make_meta', 'make_parser', 'check_paths',
-    'print_report', 'run', 'relative'
+    'print_report', 'relative'
 ]

@@ -12,7 +12,7 @@ tokenizer, the query Transformer (``transformer_q``), its MoCo momentum copy
 (``transformer_k``) and the MoCo queue. Output: a backbone checkpoint of
 tap3d's ``StandardPointTransformer`` (Point-BERT's layout: 256-wide patch
 embedding projected to 384 by ``reduce_dim``), to be loaded with
-``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``.
+``init_cfg=dict(type='CheckedPretrained', checkpoint=OUT, prefix='backbone.')``.
 
 Kept: ``transformer_q.{encoder, reduce_dim, cls_token, cls_pos, pos_embed,
 blocks.blocks.i, norm}`` -> ``backbone.{..., blocks.i, ...}`` (what Point-BERT's
@@ -25,14 +25,30 @@ import sys
 from typing import Dict, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ConversionError, build_target, check_paths,  # noqa: E402
-                     convert_state_dict, drop, find_state_dict, make_meta, make_parser,
-                     other_entries, print_report, read_checkpoint, relative, rename,
-                     repo_path, run, save_checkpoint, sub_state_dict)
+from _common import (  # noqa: E402
+    ConversionError,
+    build_target,
+    check_paths,
+    convert_state_dict,
+    drop,
+    find_state_dict,
+    make_meta,
+    make_parser,
+    other_entries,
+    print_report,
+    read_checkpoint,
+    relative,
+    rename,
+    repo_path,
+    save_checkpoint,
+    sub_state_dict,
+)
+
+from tap3d.utils.errors import run_tool  # noqa: E402
 
 UPSTREAM = 'lulutang0608/Point-BERT'
-DEFAULT_CONFIG = ('configs/point_transformer/'
-                  'point-transformer_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py')
+DEFAULT_CONFIG = ('configs/standard_transformer/'
+                  'standard-transformer_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py')
 
 RULES = [
     rename(r'transformer_q\.blocks\.blocks\.(.+)', r'backbone.blocks.\1'),
@@ -70,8 +86,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         lines.append(f'  read as inert placeholders, not imported: {placeholders}')
     lines += [f'  target: backbone of {relative(config)}'
               + (f' with {args.cfg_options}' if args.cfg_options else ''),
-              f"  fine-tune with init_cfg=dict(type='Pretrained', checkpoint='{args.output}', "
-              "prefix='backbone.')"]
+              "  fine-tune with init_cfg=dict(type='CheckedPretrained', "
+              f"checkpoint='{args.output}', prefix='backbone.')"]
     meta = make_meta(UPSTREAM, args.input, entry, 'pretrain', config, args.cfg_options,
                      conversion, placeholders=placeholders)
     save_checkpoint(args.output, conversion.state_dict, meta)
@@ -80,4 +96,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    run('point_bert.py', main)
+    sys.exit(run_tool(main))

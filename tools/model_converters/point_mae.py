@@ -17,7 +17,7 @@ Point-MAE's encoder differs from Point-BERT's in two ways, both handled here:
   ``model.backbone.encoder_dims=384`` and ``model.backbone.project_tokens=False``,
   and fine-tuning must use the same two options;
 - pre-training has no class token: ``cls_token`` and ``cls_pos`` are created at
-  fine-tuning (as Point-MAE does), so load with ``init_cfg=dict(type='Pretrained',
+  fine-tuning (as Point-MAE does), so load with ``init_cfg=dict(type='CheckedPretrained',
   checkpoint=OUT, prefix='backbone.', skip_keys=('cls_token', 'cls_pos'))``.
 
 Kept: ``MAE_encoder.{encoder, pos_embed, blocks.blocks.i, norm}`` ->
@@ -30,14 +30,30 @@ import sys
 from typing import Dict, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ConversionError, build_target, check_paths,  # noqa: E402
-                     convert_state_dict, drop, find_state_dict, make_meta, make_parser,
-                     other_entries, print_report, read_checkpoint, relative, rename,
-                     repo_path, run, save_checkpoint, sub_state_dict)
+from _common import (  # noqa: E402
+    ConversionError,
+    build_target,
+    check_paths,
+    convert_state_dict,
+    drop,
+    find_state_dict,
+    make_meta,
+    make_parser,
+    other_entries,
+    print_report,
+    read_checkpoint,
+    relative,
+    rename,
+    repo_path,
+    save_checkpoint,
+    sub_state_dict,
+)
+
+from tap3d.utils.errors import run_tool  # noqa: E402
 
 UPSTREAM = 'Pang-Yatian/Point-MAE'
-DEFAULT_CONFIG = ('configs/point_transformer/'
-                  'point-transformer_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py')
+DEFAULT_CONFIG = ('configs/standard_transformer/'
+                  'standard-transformer_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py')
 LAYOUT = {'model.backbone.encoder_dims': 384, 'model.backbone.project_tokens': False}
 NOT_PRETRAINED = {r'backbone\.cls_token': 'created at fine-tuning',
                   r'backbone\.cls_pos': 'created at fine-tuning'}
@@ -76,7 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
               '  not in the input (Point-MAE creates them at fine-tuning): backbone.cls_token, '
               'backbone.cls_pos',
               f"  fine-tune with model.backbone.encoder_dims=384, project_tokens=False and "
-              f"init_cfg=dict(type='Pretrained', checkpoint='{args.output}', "
+              f"init_cfg=dict(type='CheckedPretrained', checkpoint='{args.output}', "
               "prefix='backbone.', skip_keys=('cls_token', 'cls_pos'))"]
     meta = make_meta(UPSTREAM, args.input, entry, 'pretrain', config, cfg_options, conversion,
                      placeholders=placeholders, not_in_input=['cls_token', 'cls_pos'])
@@ -86,4 +102,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    run('point_mae.py', main)
+    sys.exit(run_tool(main))

@@ -24,10 +24,24 @@ import sys
 from typing import Dict, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ConversionError, build_target, check_paths,  # noqa: E402
-                     convert_state_dict, find_state_dict, make_meta, make_parser,
-                     other_entries, print_report, read_checkpoint, relative, rename,
-                     repo_path, run, save_checkpoint)
+from _common import (  # noqa: E402
+    ConversionError,
+    build_target,
+    check_paths,
+    convert_state_dict,
+    find_state_dict,
+    make_meta,
+    make_parser,
+    other_entries,
+    print_report,
+    read_checkpoint,
+    relative,
+    rename,
+    repo_path,
+    save_checkpoint,
+)
+
+from tap3d.utils.errors import run_tool  # noqa: E402
 
 UPSTREAM = 'Pointcept/Pointcept'
 DEFAULT_CONFIG = 'configs/ptv2/ptv2m2_4xb3-cosine-900e_scannet.py'
@@ -83,4 +97,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    run('pointcept_ptv2.py', main)
+    sys.exit(run_tool(main))

@@ -14,7 +14,7 @@ kind are read from the keys:
 
 - pre-trained (``encoder.*`` + ``generator.*`` + ``decoder.*``, or the encoder
   alone) -> a TAP checkpoint: ``backbone.*`` loads into any fine-tuning config
-  with ``init_cfg=dict(type='Pretrained', checkpoint=OUT, prefix='backbone.')``;
+  with ``init_cfg=dict(type='CheckedPretrained', checkpoint=OUT, prefix='backbone.')``;
   the Photograph module and generator map onto :class:`TAPHead` in the authors'
   layout (see below), or are dropped with ``--backbone-only``;
 - fine-tuned on ScanObjectNN (``encoder.*`` + ``prediction.*``) -> a
@@ -45,27 +45,42 @@ import sys
 from typing import Dict, List, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ConversionError, build_target, check_paths,  # noqa: E402
-                     convert_state_dict, drop, find_state_dict, make_meta, make_parser,
-                     other_entries, print_report, read_checkpoint, relative, rename,
-                     repo_path, run, save_checkpoint)
+from _common import (  # noqa: E402
+    ConversionError,
+    build_target,
+    check_paths,
+    convert_state_dict,
+    drop,
+    find_state_dict,
+    make_meta,
+    make_parser,
+    other_entries,
+    print_report,
+    read_checkpoint,
+    relative,
+    rename,
+    repo_path,
+    save_checkpoint,
+)
+
+from tap3d.utils.errors import run_tool  # noqa: E402
 
 UPSTREAM = 'wangzy22/TAP'
 
 DEFAULT_CONFIGS = {
-    ('pretrain', 'pointmlp'): 'configs/tap/tap_pointmlp_8xb32-cosine-100e_shapenet55.py',
+    ('pretrain', 'pointmlp'): 'configs/tap/tap_pointmlp_1xb32-cosine-100e_shapenet55.py',
     ('pretrain', 'pointnet2'): 'configs/tap/tap_pointnet2_1xb32-cosine-100e_shapenet55.py',
     ('pretrain', 'dgcnn'): 'configs/tap/tap_dgcnn_1xb16-cosine-100e_shapenet55.py',
     ('pretrain', 'transformer'):
-    'configs/tap/tap_point_transformer_1xb32-cosine-100e_shapenet55.py',
+    'configs/tap/tap_standard-transformer_1xb32-cosine-100e_shapenet55.py',
     ('finetune', 'pointmlp'):
     'configs/pointmlp/pointmlp_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py',
     ('finetune', 'pointnet2'): 'configs/pointnet2/'
     'pointnet2-ssg_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py',
     ('finetune', 'dgcnn'):
     'configs/dgcnn/dgcnn_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py',
-    ('finetune', 'transformer'): 'configs/point_transformer/'
-    'point-transformer_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py',
+    ('finetune', 'transformer'): 'configs/standard_transformer/'
+    'standard-transformer_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-hardest.py',
     ('finetune', 'pointmlp-partseg'): 'configs/pointmlp/'
     'pointmlp-partseg_tap-shapenet55-pre_1xb16-adamw-step-300e_shapenetpart.py',
 }
@@ -231,7 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         lines.append("  head: TAPHead computing as the authors' ViewTransformer + ViewDecoder: "
                      '32 heads x 32, direction = third column of R, no pad token')
     if kind == 'pretrain':
-        lines.append(f"  fine-tune with init_cfg=dict(type='Pretrained', checkpoint="
+        lines.append(f"  fine-tune with init_cfg=dict(type='CheckedPretrained', checkpoint="
                      f"'{args.output}', prefix='backbone.')")
     meta = make_meta(UPSTREAM, args.input, entry, kind, config, cfg_options, conversion,
                      backbone=backbone, layout=layout, placeholders=placeholders)
@@ -244,4 +259,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    run('tap.py', main)
+    sys.exit(run_tool(main))

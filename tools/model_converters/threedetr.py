@@ -10,7 +10,7 @@ dict with ``model`` (the state dict), ``optimizer``, ``epoch``, ``args`` (an
 ``argparse.Namespace``, read as an inert placeholder) and ``best_val_metrics``.
 The encoder type is read from the keys (``encoder.interim_downsampling`` = masked).
 Output: a ``ThreeDETR`` checkpoint for ``tools/test.py`` (default configs
-``configs/3detr/3detr-m_8xb8-1080e_scannet.py`` / ``3detr_8xb8-1080e_scannet.py``).
+``configs/3detr/3detr-m_1xb8-1080e_scannet.py`` / ``3detr_1xb8-1080e_scannet.py``).
 
 Key mapping (upstream -> tap3d):
 
@@ -33,15 +33,30 @@ import sys
 from typing import Dict, Optional, Sequence
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from _common import (ConversionError, build_target, check_paths,  # noqa: E402
-                     convert_state_dict, drop, find_state_dict, make_meta, make_parser,
-                     other_entries, print_report, read_checkpoint, relative, rename,
-                     repo_path, run, save_checkpoint)
+from _common import (  # noqa: E402
+    ConversionError,
+    build_target,
+    check_paths,
+    convert_state_dict,
+    drop,
+    find_state_dict,
+    make_meta,
+    make_parser,
+    other_entries,
+    print_report,
+    read_checkpoint,
+    relative,
+    rename,
+    repo_path,
+    save_checkpoint,
+)
+
+from tap3d.utils.errors import run_tool  # noqa: E402
 
 UPSTREAM = 'facebookresearch/3detr'
 DEFAULT_CONFIGS = {
-    'masked': 'configs/3detr/3detr-m_8xb8-1080e_scannet.py',
-    'vanilla': 'configs/3detr/3detr_8xb8-1080e_scannet.py',
+    'masked': 'configs/3detr/3detr-m_1xb8-1080e_scannet.py',
+    'vanilla': 'configs/3detr/3detr_1xb8-1080e_scannet.py',
 }
 ANGLE_REASON = ('angle heads: ScanNet boxes are axis-aligned and 3DETR multiplies their '
                 'outputs by zero (one angle bin)')
@@ -111,4 +126,4 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    run('threedetr.py', main)
+    sys.exit(run_tool(main))

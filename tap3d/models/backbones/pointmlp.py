@@ -15,7 +15,7 @@ TAP) module for module, so its state dicts load with the same keys
   (out, in, 1); conv-shaped checkpoints load through :class:`PointwiseLinear`);
   BN statistics are the same. A 1x1 conv is ~100x slower than a matmul on CPU.
 - the classifier is not part of the backbone (it lives in the classification head);
-- xyz comes from ``inputs['points']``, features from ``inputs['feats']``;
+- xyz comes from ``inputs['coord']``, features from ``inputs['feat']``;
 - grouping uses ``tap3d.ops`` (FPS starting at index 0, exact kNN);
 - each stage's first layer is computed per point, not per group member
   (``fuse_grouping``, the same function with fewer FLOPs);
@@ -341,7 +341,7 @@ class PointMLP(BaseModule):
     """PointMLP backbone following the tap3d backbone contract.
 
     Args:
-        in_channels (int): width of ``inputs['feats']`` (4 = xyz + height in TAP).
+        in_channels (int): width of ``inputs['feat']`` (4 = xyz + height in TAP).
         arch (str): preset, ``'pointmlp'`` (12.57M parameters with 4 input channels)
             or ``'elite'`` (PointMLP-Elite). The remaining size arguments default to
             the preset's value when left as None.
@@ -406,10 +406,10 @@ class PointMLP(BaseModule):
             over the M centres), and with ``return_stages`` the lists
             ``stage_coords`` [(B, N_l, 3)] and ``stage_feats`` [(B, N_l, C_l)].
         """
-        if 'points' not in inputs:
-            raise KeyError(f"PointMLP needs inputs['points'] (B, N, 3); got keys {list(inputs)}")
-        xyz = inputs['points']
-        feats = inputs.get('feats', xyz)
+        if 'coord' not in inputs:
+            raise KeyError(f"PointMLP needs inputs['coord'] (B, N, 3); got keys {list(inputs)}")
+        xyz = inputs['coord']
+        feats = inputs.get('feat', xyz)
         if xyz.dim() != 3 or xyz.shape[-1] != 3:
             raise ValueError(f'PointMLP: points must be (B, N, 3), got {tuple(xyz.shape)}')
         if feats.shape[-1] != self.in_channels:

@@ -5,7 +5,7 @@ import torch
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from tap3d.models.backbones.detr3d_encoder import stack_points
+from tap3d.models.backbones.three_detr_encoder import stack_points
 from tap3d.registry import MODELS
 
 from ..utils.build_backbone import build_backbone

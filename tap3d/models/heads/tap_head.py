@@ -10,8 +10,10 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from tap3d.geometry import compute_framing, optical_lines, project_points
+from tap3d.ops import offset_to_padded
 from tap3d.registry import MODELS
-from ..utils import CrossAttentionBlock, Mlp, SelfAttentionBlock, offset_to_padded
+
+from ..utils import CrossAttentionBlock, Mlp, SelfAttentionBlock
 from .tap_generator import ViewGenerator
 
 QUERY_COMPONENT_DIMS = {'origin': 3, 'direction': 3, 'pe': 2}

@@ -1,5 +1,4 @@
 """Foreground/background-weighted MSE between generated and ground-truth views."""
-import torch
 import torch.nn as nn
 
 from tap3d.registry import MODELS

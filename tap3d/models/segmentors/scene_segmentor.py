@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from tap3d.registry import MODELS
+
 from ..data_preprocessors import build_data_preprocessor
 from ..utils.build_backbone import build_backbone
 

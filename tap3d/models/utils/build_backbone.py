@@ -3,15 +3,16 @@
 mmengine runs an ``init_cfg`` only for ``BaseModule`` subclasses that pass it to
 ``BaseModule.__init__``. A backbone written as a plain ``nn.Module`` (as
 ``docs/new_backbone.md`` allows) would ignore
-``init_cfg=dict(type='Pretrained', ...)`` and fine-tuning would run on random
+``init_cfg=dict(type='CheckedPretrained', ...)`` and fine-tuning would run on random
 weights with exit code 0, even for a checkpoint path that does not exist.
 :func:`build_backbone` closes that gap for every model that owns a backbone:
 
 - a ``BaseModule`` backbone must keep the ``init_cfg`` it was given (a constructor
   that swallows it is refused);
-- a plain ``nn.Module`` gets ``Pretrained`` (tap3d's checked loader, or a preset of
-  it) applied when its owner's ``init_weights`` runs; any other ``init_cfg`` type is
-  refused, since only ``BaseModule`` can run mmengine's initialisers.
+- mmengine's ``Pretrained`` (``strict=False``) is refused: use ``CheckedPretrained``;
+- a plain ``nn.Module`` gets ``CheckedPretrained`` (or a preset of it) applied when
+  its owner's ``init_weights`` runs; any other ``init_cfg`` type is refused, since
+  only ``BaseModule`` can run mmengine's initialisers.
 """
 import copy
 import functools
@@ -45,6 +46,12 @@ def build_backbone(cfg: dict) -> nn.Module:
     init_cfg = cfg.get('init_cfg') if isinstance(cfg, dict) else None
     if not init_cfg:
         return MODELS.build(cfg)
+    init_cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    if any(item.get('type') in ('Pretrained', 'mmengine.Pretrained') for item in init_cfgs):
+        raise TypeError(
+            f"backbone {cfg.get('type')}: init_cfg type 'Pretrained' is mmengine's loader, "
+            "which accepts a checkpoint that does not fit (strict=False); use "
+            "type='CheckedPretrained' (same arguments, every key checked)")
     cls = _registered_class(cfg)
     if cls is not None and issubclass(cls, BaseModule):
         module = MODELS.build(cfg)
@@ -54,8 +61,7 @@ def build_backbone(cfg: dict) -> nn.Module:
                 'it on to BaseModule.__init__ (call super().__init__(init_cfg=init_cfg)), so '
                 'it would be ignored')
         return module
-    # a plain nn.Module: the owner applies a Pretrained init_cfg itself
-    init_cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    # a plain nn.Module: the owner applies a CheckedPretrained init_cfg itself
     name = cls.__name__ if cls is not None else cfg.get('type')
     for item in init_cfgs:
         if not _is_checked_pretrained(item.get('type')):
@@ -78,7 +84,7 @@ def _is_checked_pretrained(init_type) -> bool:
 
 
 def _run_pretrained(module: nn.Module, init_cfgs: list) -> None:
-    """``init_weights`` of a plain ``nn.Module``: load its ``Pretrained`` configs."""
+    """``init_weights`` of a plain ``nn.Module``: load its ``CheckedPretrained`` configs."""
     for cfg in init_cfgs:
         WEIGHT_INITIALIZERS.build(dict(cfg))(module)
     module.is_init = True
