@@ -40,8 +40,8 @@ sys.path.insert(0, REPO)
 # (Must be set before torch is imported.)
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-PRETRAIN_CFG = 'configs/tap/tap_pointmlp_synthetic-cpu.py'
-FINETUNE_CFG = 'configs/pointmlp/pointmlp-cpu_1xb16-cosine_synthetic-scanobjectnn.py'
+PRETRAIN_CFG = 'configs/tap/synthetic/tap_pointmlp_synthetic-cpu.py'
+FINETUNE_CFG = 'configs/pointmlp/synthetic/pointmlp-cpu_1xb16-cosine_synthetic-scanobjectnn.py'
 ARMS = ('scratch', 'tap')
 # (key in results, metric, label) of the report's columns
 VIEW_KEYS = (('fg_iou', 'view/fg_iou', 'view fg IoU'), ('mse', 'view/mse', 'view MSE'),
@@ -74,7 +74,14 @@ def make_data(data_root: str, tiny: bool) -> None:
     if tiny:
         cmd.append('--tiny')
     print('[demo] ' + ' '.join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True)
+    # its error line becomes this tool's, so that a failure still ends in one line
+    proc = subprocess.run(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    if proc.returncode != 0:
+        from tap3d.utils.errors import UserError
+        raise UserError('tools/create_data.py synthetic failed: '
+                        + (lines[-1] if lines else f'exit code {proc.returncode}'))
+    sys.stderr.write(proc.stderr)
 
 
 def loadavg() -> str:
@@ -168,7 +175,7 @@ def finetune(args, seed: int, seed_dir: str, arm: str, checkpoint: str) -> dict:
     if args.quick:
         options['train_cfg.max_epochs'] = 1
     if arm == 'tap':
-        options['model.backbone.init_cfg'] = dict(type='Pretrained', checkpoint=checkpoint,
+        options['model.backbone.init_cfg'] = dict(type='CheckedPretrained', checkpoint=checkpoint,
                                                   prefix='backbone.')
     work_dir = osp.join(seed_dir, f'finetune_{arm}')
     result = run(FINETUNE_CFG, work_dir, options)
@@ -290,8 +297,8 @@ def machine() -> dict:
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(REPO)
+    from tap3d.ops.cpu.allocator import configure_cpu_allocator
     from tap3d.utils import register_all_modules
-    from tap3d.utils.cpu_allocator import configure_cpu_allocator
     configure_cpu_allocator()  # reuse freed memory (TAP3D_CPU_ALLOCATOR=system opts out)
     register_all_modules(init_default_scope=False)
 
@@ -333,4 +340,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

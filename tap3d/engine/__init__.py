@@ -1,10 +1,12 @@
-"""Engine extensions: hooks, log processor, distributed helpers (registered on import)."""
+"""Engine extensions: the runner, hooks, log processor and distributed helpers
+(registered on import)."""
 from . import hooks
 from .distributed import DeviceAgnosticDDP, init_cpu_distributed, shutdown_distributed
 from .log_processor import ExactEvalLogProcessor
-from .optim_wrapper import AmpOptimWrapper
+from .optim_wrapper import DeviceAgnosticAmpOptimWrapper
+from .runner import Tap3DRunner, build_runner
 
 __all__ = [
-    'hooks', 'AmpOptimWrapper', 'DeviceAgnosticDDP', 'ExactEvalLogProcessor',
-    'init_cpu_distributed', 'shutdown_distributed'
+    'hooks', 'DeviceAgnosticAmpOptimWrapper', 'DeviceAgnosticDDP', 'ExactEvalLogProcessor',
+    'Tap3DRunner', 'build_runner', 'init_cpu_distributed', 'shutdown_distributed'
 ]

@@ -13,7 +13,7 @@ from PIL import Image
 from tap3d.engine.hooks import MeanViewBaselineHook
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CPU_CFG = osp.join(REPO, 'configs', 'tap', 'tap_pointmlp_synthetic-cpu.py')
+CPU_CFG = osp.join(REPO, 'configs', 'tap', 'synthetic', 'tap_pointmlp_synthetic-cpu.py')
 IMG, OBJ = 32, 28
 
 
