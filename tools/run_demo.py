@@ -24,6 +24,7 @@ to start afresh).
 """
 import argparse
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -137,8 +138,12 @@ def data_options(data_root: str, sub: str) -> dict:
 
 def pretrain(args, seed: int, seed_dir: str) -> dict:
     """TAP pre-training of one seed (reused when finished with the same settings)."""
+    from mmengine.config import Config
     pre_dir = osp.join(seed_dir, 'tap_pretrain')
-    settings = dict(config=PRETRAIN_CFG, seed=seed, quick=args.quick, data_root=args.data_root)
+    # the config's full text: an edited config is not mistaken for a finished run
+    text = Config.fromfile(osp.join(REPO, PRETRAIN_CFG)).pretty_text
+    settings = dict(config=PRETRAIN_CFG, config_sha1=hashlib.sha1(text.encode()).hexdigest(),
+                    seed=seed, quick=args.quick, data_root=args.data_root)
     marker = osp.join(pre_dir, 'pretrain_done.json')
     if osp.exists(marker):
         with open(marker) as f:
@@ -243,7 +248,11 @@ def report_table(per_seed: dict, summary: dict) -> str:
 
         def ms(key, spec, sign=''):
             s = summary[key]
-            return 'n/a' if 'mean' not in s else f"{s['mean']:{sign}{spec}} ± {s['std']:{spec}}"
+            if 'mean' not in s:
+                return 'n/a'
+            if s['std'] < 1e-9 and key.startswith('baseline'):
+                return f"{s['mean']:{sign}{spec}}"  # the baseline does not depend on the seed
+            return f"{s['mean']:{sign}{spec}} ± {s['std']:{spec}}"
 
         cells = ['mean ± std']
         for key, _, _ in VIEW_KEYS:

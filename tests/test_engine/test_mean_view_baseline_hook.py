@@ -47,6 +47,7 @@ def _view(root, split, stem, k):
 
 def test_runner_reports_the_baseline_of_the_training_split(data_root, tmp_path, one_thread):
     from mmengine.runner import Runner
+
     from tap3d.utils import register_all_modules
     register_all_modules(init_default_scope=False)  # weights_only-safe checkpoint loading
     torch.manual_seed(0)
