@@ -52,7 +52,9 @@ _NO_LAUNCH = ('empty', 'empty_strided', 'empty_like', 'new_empty', 'new_empty_st
               '_local_scalar_dense', 'lift_fresh', 'lift_fresh_copy', '_unsafe_view',
               '_reshape_alias', 'resize_', 'set_', 'is_nonzero', 'sym_size', 'sym_numel',
               'sym_stride', 'sym_storage_offset', 'is_same_size',
-              '_has_compatible_shallow_copy_type')
+              '_has_compatible_shallow_copy_type', 'promote_types', 'result_type',
+              # in-place views: metadata only
+              'squeeze_', 'unsqueeze_', 't_', 'transpose_', 'as_strided_', 'swapdims_')
 
 
 def _torch_dispatch_mode():

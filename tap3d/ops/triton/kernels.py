@@ -227,7 +227,8 @@ def ball_query_kernel(q_ptr, r_ptr, idx_ptr, M, N, K, r2: tl.float64, BLOCK_Q: t
         # Slot of each inside point: the row's count so far plus its rank in this block.
         slot = count[:, None] + tl.cumsum(inside.to(tl.int32), 1) - 1
         keep = inside & (slot < K) & row_ok[:, None]
-        tl.store(idx_ptr + out_row[:, None] + slot, cols[None, :].to(tl.int64), mask=keep)
+        tl.store(idx_ptr + out_row[:, None] + slot,
+                 tl.broadcast_to(cols[None, :].to(tl.int64), (BLOCK_Q, BLOCK_N)), mask=keep)
         blk_first = tl.min(tl.where(inside, cols[None, :], N), 1)
         first = tl.where((first < 0) & (blk_first < N), blk_first, first)
         count += tl.sum(inside.to(tl.int32), 1)
