@@ -197,7 +197,9 @@ def _assert_counts(variant):
 
 
 def test_count_ops_pointmlp_against_reference(tmp_path):
+    import os
     out = tmp_path / 'counts.json'
+    env_before = os.environ.get('TAP3D_CPU_KERNELS')
     report = _tool().main([
         osp.join(CFG, 'pointmlp_1xb8_synthetic-shapenet55.py'), '--cfg-options', *TINY_MLP,
         '--vs', osp.join(CFG, 'pointmlp-reference_1xb8_synthetic-shapenet55.py'), '--count-ops',
@@ -217,6 +219,8 @@ def test_count_ops_pointmlp_against_reference(tmp_path):
     assert cb['cuda_ext']['point_ops'] == {'furthest_point_sample': 4}
     assert cb['cuda_ext']['total'] < cb['cuda']['total']
     assert json.loads(out.read_text())['variants']['A']['counts']['cpu'] == ca['cpu']
+    # the fused CPU kernels are off while counting, and only then
+    assert os.environ.get('TAP3D_CPU_KERNELS') == env_before
 
 
 @pytest.mark.parametrize('config,points,options,point_ops', [

@@ -43,7 +43,7 @@ import contextlib
 import copy
 import os
 
-__all__ = ['MODES', 'OpCounter', 'count_step_ops']
+__all__ = ['MODES', 'OpCounter', 'count_step_ops', 'cpu_kernels_off']
 
 MODES = ('cpu', 'cuda', 'cuda_triton', 'cuda_ext')
 POINT_OPS = ('furthest_point_sample', 'knn', 'knn_offset', 'ball_query')
@@ -136,6 +136,20 @@ class OpCounter:
         if top:
             out['top_ops'] = dict(self.by_name.most_common(top))
         return out
+
+
+@contextlib.contextmanager
+def cpu_kernels_off():
+    """``TAP3D_CPU_KERNELS=0`` while active (the fused CPU kernels are not aten ops)."""
+    old = os.environ.get('TAP3D_CPU_KERNELS')
+    os.environ['TAP3D_CPU_KERNELS'] = '0'
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ['TAP3D_CPU_KERNELS']
+        else:
+            os.environ['TAP3D_CPU_KERNELS'] = old
 
 
 @contextlib.contextmanager
@@ -272,7 +286,6 @@ def count_step_ops(model, loss_fn, optim_cfg, mode, top=0):
     from mmengine.optim import build_optim_wrapper
     if mode not in MODES:
         raise ValueError(f'count_step_ops: mode must be one of {MODES}, got {mode!r}')
-    os.environ['TAP3D_CPU_KERNELS'] = '0'
     optim_cfg = copy.deepcopy(optim_cfg)
     optim_cfg['type'] = 'OptimWrapper'
     if mode != 'cpu':
@@ -286,7 +299,7 @@ def count_step_ops(model, loss_fn, optim_cfg, mode, top=0):
             p.grad = torch.zeros_like(p)
     optim.step()
     optim.zero_grad()
-    with accounting(mode, counter), counter.active():
+    with cpu_kernels_off(), accounting(mode, counter), counter.active():
         counter.phase = 'forward'
         loss = loss_fn()
         counter.phase = 'backward'
