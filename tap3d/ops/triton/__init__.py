@@ -9,9 +9,9 @@ the public ops of :mod:`tap3d.ops` use them; ``TAP3D_TRITON=0`` turns them off.
 Importing this package does not import ``triton``.
 """
 from .dispatch import ENV, MAX_K, triton_available, use_triton
-from .ops import LAUNCHES, ball_query, furthest_point_sample, knn, knn_offset
+from .ops import ball_query, furthest_point_sample, knn, knn_offset
 
 __all__ = [
-    'ENV', 'MAX_K', 'LAUNCHES', 'triton_available', 'use_triton', 'furthest_point_sample', 'knn',
-    'knn_offset', 'ball_query'
+    'ENV', 'MAX_K', 'triton_available', 'use_triton', 'furthest_point_sample', 'knn', 'knn_offset',
+    'ball_query'
 ]

@@ -18,10 +18,7 @@ from typing import Tuple
 import torch
 from torch import Tensor
 
-__all__ = ['furthest_point_sample', 'knn', 'knn_offset', 'ball_query', 'LAUNCHES']
-
-# Kernel launches per call (non-empty input), used by launch counts.
-LAUNCHES = dict(furthest_point_sample=1, knn=1, knn_offset=1, ball_query=1)
+__all__ = ['furthest_point_sample', 'knn', 'knn_offset', 'ball_query']
 
 
 def interpreting() -> bool:
