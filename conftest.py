@@ -17,3 +17,21 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='session')
+def built_cpu_kernels():
+    """The fused CPU kernels, compiled into the kernel cache if not built yet.
+
+    ``tools/install.sh`` builds them, so this normally only loads them; a test run
+    without install compiles them once here (under the build lock, so parallel
+    test workers do not race). Skips when there is no C++ compiler.
+    """
+    import shutil
+    if shutil.which('c++') is None:
+        pytest.skip('the fused CPU kernels need a C++ compiler')
+    from tap3d.ops.cpu import build
+    module = build.build()
+    assert module is not None, 'the fused CPU kernels did not build'
+    build._STATE['kernels'] = module
+    return module

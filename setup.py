@@ -33,8 +33,8 @@ setup(
     long_description=open('README.md').read() if osp.exists('README.md') else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['tap3d', 'tap3d.*']),
-    # C++ sources compiled at first use (torch.utils.cpp_extension), not at install
-    package_data={'tap3d.models.utils': ['csrc/*.cpp']},
+    # C++ sources of the fused CPU kernels (compiled by python -m tap3d.ops.cpu.build)
+    package_data={'tap3d.ops.cpu': ['csrc/*.cpp']},
     python_requires='>=3.10',
     install_requires=install_requires,
     extras_require={
@@ -43,5 +43,6 @@ setup(
         'tests': ['pytest>=7.4', 'pytest-xdist>=3.3'],
     },
     license='Apache-2.0',
+    license_files=['LICENSE', 'NOTICE'],
     zip_safe=False,
 )

@@ -2,7 +2,6 @@
 import os
 import os.path as osp
 import sys
-from contextlib import contextmanager
 
 # OpenMP threads that spin while waiting make torch several times slower whenever
 # another process shares the cores (measured 10x for the demo's fine-tuning on a
@@ -15,30 +14,25 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if REPO_ROOT not in sys.path:  # tools run from any cwd without installing the package
     sys.path.insert(0, REPO_ROOT)
 
-from tap3d.utils.cpu_allocator import configure_cpu_allocator  # noqa: E402
+from tap3d.ops.cpu.allocator import configure_cpu_allocator  # noqa: E402
+from tap3d.utils.errors import UserError, run_tool  # noqa: E402,F401  (re-exported)
+from tap3d.utils.errors import one_line_errors as _one_line_errors  # noqa: E402
 
 # reuse freed memory instead of page-faulting every step's activations back in
 # (1.4x on a PointMLP training step on CPU; TAP3D_CPU_ALLOCATOR=system opts out)
 configure_cpu_allocator()
 
 
-class UserError(Exception):
-    """An error caused by the user's input, reported in one line."""
+def one_line_errors(tool: str, setup: bool = True):
+    """Turn errors into one clear line on stderr and exit code 1.
 
-
-@contextmanager
-def one_line_errors(tool: str):
-    """Turn set-up errors into one clear line (``TAP3D_DEBUG=1`` shows tracebacks)."""
-    try:
-        yield
-    except (UserError, FileNotFoundError, KeyError, ValueError, TypeError, ImportError,
-            RuntimeError, AttributeError) as err:
-        if os.environ.get('TAP3D_DEBUG'):
-            raise
-        msg = str(err).strip().strip('"').strip("'") or type(err).__name__
-        print(f'{tool}: error: {type(err).__name__}: {msg} '
-              '(set TAP3D_DEBUG=1 for the traceback)', file=sys.stderr)
-        sys.exit(1)
+    ``setup=True`` (the default) is for blocks that only set up: there a
+    ``KeyError``, ``ValueError``, ... also means a mistake in the config or the
+    arguments. Wrap the run itself (``runner.train()``) with ``setup=False``:
+    unexpected errors then say where their traceback was saved. See
+    :mod:`tap3d.utils.errors`; ``TAP3D_DEBUG=1`` shows tracebacks.
+    """
+    return _one_line_errors(tool, setup=setup)
 
 
 def _check_cfg_option_keys(cfg: Config, options: dict) -> None:

@@ -4,7 +4,8 @@
 #   bash tools/install.sh          # idempotent: a second run only checks
 #
 # On a machine without torch it installs the CPU build of torch 2.13.0 (never a
-# multi-GB CUDA build); an existing torch (CUDA or CPU) is kept.
+# multi-GB CUDA build); an existing torch (CUDA or CPU) is kept. It also compiles
+# tap3d's fused CPU kernels (python -m tap3d.ops.cpu), so no run ever compiles.
 #
 # Environment:
 #   PYTHON=python3                      the interpreter that creates the venv
@@ -33,7 +34,8 @@ fi
 . "$VENV/bin/activate"
 
 stamp="$VENV/.tap3d-installed"
-want=$(cat requirements/*.txt setup.py tools/install.sh | sha1sum | cut -d' ' -f1)
+want=$(cat requirements/*.txt setup.py tools/install.sh tools/_torch_cpu.sh tap3d/ops/cpu/build.py \
+    tap3d/ops/cpu/csrc/* | sha1sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
 fi
@@ -41,7 +43,9 @@ fi
 PIP="python -m pip install --disable-pip-version-check -q"
 if ! python -c "import torch" 2>/dev/null; then
     echo "[install] torch (CPU build 2.13.0)"
-    $PIP "torch==2.13.0"
+    # shellcheck source=tools/_torch_cpu.sh
+    . tools/_torch_cpu.sh
+    install_cpu_torch
 fi
 echo "[install] runtime and test requirements"
 $PIP -r requirements/runtime.txt -r requirements/tests.txt
@@ -51,6 +55,10 @@ if [ "${TAP3D_TORCH_SCATTER:-1}" != 0 ] && ! python -c "import torch_scatter" 2>
     $PIP --no-build-isolation "torch-scatter==2.1.2"
 fi
 $PIP --no-deps --no-build-isolation -e .
+# The fused CPU kernels are compiled here, never inside a training run (30-60 s once,
+# cached by source and CPU). Without a compiler the torch ops run instead.
+echo "[install] fused CPU kernels"
+python -m tap3d.ops.cpu || echo "[install] continuing without the fused CPU kernels"
 python - <<'PY'
 import torch, mmengine, tap3d
 print(f'[install] tap3d {tap3d.__version__}: torch {torch.__version__}, '

@@ -28,8 +28,8 @@ sys.path.insert(0, REPO)
 # (Must be set before torch is imported.)
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
-PRETRAIN_CFG = 'configs/tap/tap_pointmlp_synthetic-cpu.py'
-FINETUNE_CFG = 'configs/pointmlp/pointmlp-cpu_1xb16-cosine_synthetic-scanobjectnn.py'
+PRETRAIN_CFG = 'configs/tap/synthetic/tap_pointmlp_synthetic-cpu.py'
+FINETUNE_CFG = 'configs/pointmlp/synthetic/pointmlp-cpu_1xb16-cosine_synthetic-scanobjectnn.py'
 # the configs above read their data from here
 DATA_ROOT = 'data/synthetic'
 
@@ -46,7 +46,14 @@ def make_data(data_root: str) -> None:
     """Write the synthetic world; create_data skips what is already complete."""
     cmd = [sys.executable, 'tools/create_data.py', 'synthetic', '--out', data_root]
     print('[demo] ' + ' '.join(cmd), flush=True)
-    subprocess.run(cmd, cwd=REPO, check=True)
+    # its error line becomes this tool's, so that a failure still ends in one line
+    proc = subprocess.run(cmd, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    if proc.returncode != 0:
+        from tap3d.utils.errors import UserError
+        raise UserError('tools/create_data.py synthetic failed: '
+                        + (lines[-1] if lines else f'exit code {proc.returncode}'))
+    sys.stderr.write(proc.stderr)
 
 
 def run(cfg_path: str, work_dir: str, options: dict, mode: str = 'train') -> dict:
@@ -92,8 +99,8 @@ def first_scalar(work_dir: str, key: str):
 def main():
     args = parse_args()
     os.chdir(REPO)
+    from tap3d.ops.cpu.allocator import configure_cpu_allocator
     from tap3d.utils import register_all_modules
-    from tap3d.utils.cpu_allocator import configure_cpu_allocator
     configure_cpu_allocator()  # reuse freed memory (TAP3D_CPU_ALLOCATOR=system opts out)
     register_all_modules(init_default_scope=False)
 
@@ -126,7 +133,7 @@ def main():
     for name, init in (('scratch', None), ('tap', tap_ckpt)):
         opts = {**quick, **seed}
         if init is not None:
-            opts['model.backbone.init_cfg'] = dict(type='Pretrained', checkpoint=init,
+            opts['model.backbone.init_cfg'] = dict(type='CheckedPretrained', checkpoint=init,
                                                    prefix='backbone.')
         t0 = time.time()
         metrics = run(FINETUNE_CFG, osp.join(root, f'finetune_{name}'), opts)
@@ -169,4 +176,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

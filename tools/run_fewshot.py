@@ -1,7 +1,7 @@
 """Train and evaluate every fold of a few-shot setting; print mean +- std.
 
     python tools/run_fewshot.py \
-        configs/point_transformer/point_transformer_tap_fewshot_5way_10shot.py
+        configs/standard_transformer/standard-transformer_tap-shapenet55-pre_1xb32-adamw-warmup-cosine-150e_modelnet40-fewshot-5way-10shot.py
 
 Each fold ``k`` trains the config with its datasets' ``fold = k`` in
 ``WORK_DIR/fold_k`` and is scored by the best validation OA over the epochs
@@ -13,10 +13,10 @@ import copy
 import json
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-
 from _cli import load_config, one_line_errors  # noqa: I001  (sets sys.path)
 
 __all__ = ['run_folds', 'summarize']
@@ -96,4 +96,5 @@ def main(argv: Optional[Sequence[str]] = None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -11,6 +11,7 @@ from _cli import check_file, load_config, one_line_errors  # noqa: I001  (sets s
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from tap3d.engine import build_runner as build_tap3d_runner
 from tap3d.engine import init_cpu_distributed, shutdown_distributed
 from tap3d.utils import register_all_modules
 
@@ -26,6 +27,10 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. test_dataloader.batch_size=4')
+    parser.add_argument(
+        '--allow-unexpected-keys', action='store_true',
+        help='accept a checkpoint holding keys the model does not have (they are listed '
+        'and ignored); a missing key or a shape mismatch always fails')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -40,7 +45,10 @@ def build_runner(args) -> Runner:
     cfg = load_config(args.config, args.cfg_options)
     check_file(args.checkpoint, 'checkpoint')
     cfg.launcher = args.launcher
-    init_cpu_distributed(args.launcher)
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    init_cpu_distributed(args.launcher, timeout=dist_cfg.get('timeout'))
+    if args.allow_unexpected_keys:
+        cfg.load_cfg = dict(cfg.get('load_cfg', None) or {}, allow_unexpected_keys=True)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -59,7 +67,7 @@ def build_runner(args) -> Runner:
         cfg.test_evaluator = [cfg.test_evaluator] if isinstance(
             cfg.test_evaluator, dict) else list(cfg.test_evaluator)
         cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
-    runner = Runner.from_cfg(cfg)
+    runner = build_tap3d_runner(cfg)
     runner.test_loop  # noqa: B018  (build datasets and evaluator now)
     return runner
 
@@ -68,7 +76,10 @@ def main():
     args = parse_args()
     with one_line_errors('test.py'):
         runner = build_runner(args)
-    runner.test()
+    # bad data met during the run (a corrupt file, also in a dataloader worker) ends in
+    # one line too; an unexpected error says where its traceback was saved
+    with one_line_errors('test.py', setup=False):
+        runner.test()
     shutdown_distributed()
 
 

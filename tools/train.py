@@ -2,7 +2,8 @@
 
 Behaves like mmdetection3d's ``tools/train.py``: the work dir defaults to
 ``work_dirs/<config name>``, ``--resume`` continues from the latest (or a given)
-checkpoint, ``--amp`` switches to mmengine's ``AmpOptimWrapper`` and ``--launcher``
+checkpoint, ``--amp`` switches to ``DeviceAgnosticAmpOptimWrapper`` (mmengine's
+``AmpOptimWrapper``, with bf16 autocast on a CPU-only machine) and ``--launcher``
 selects the distributed launcher (see ``tools/dist_train.sh``).
 """
 import argparse
@@ -13,6 +14,7 @@ from _cli import check_file, load_config, one_line_errors  # noqa: I001  (sets s
 from mmengine.config import DictAction
 from mmengine.runner import Runner
 
+from tap3d.engine import build_runner as build_tap3d_runner
 from tap3d.engine import init_cpu_distributed, shutdown_distributed
 from tap3d.utils import register_all_modules
 
@@ -33,6 +35,10 @@ def parse_args():
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. model.backbone.k=16 '
         'train_dataloader.batch_size=8')
+    parser.add_argument(
+        '--allow-unexpected-keys', action='store_true',
+        help='accept a checkpoint holding keys the model does not have (they are listed '
+        'and ignored); a missing key or a shape mismatch always fails')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -46,7 +52,10 @@ def build_runner(args) -> Runner:
     register_all_modules(init_default_scope=False)
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    init_cpu_distributed(args.launcher)
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    init_cpu_distributed(args.launcher, timeout=dist_cfg.get('timeout'))
+    if args.allow_unexpected_keys:
+        cfg.load_cfg = dict(cfg.get('load_cfg', None) or {}, allow_unexpected_keys=True)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
@@ -54,9 +63,10 @@ def build_runner(args) -> Runner:
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise ValueError(f'--amp needs OptimWrapper or AmpOptimWrapper, got {optim_wrapper}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        amp_wrappers = ('AmpOptimWrapper', 'DeviceAgnosticAmpOptimWrapper')
+        if optim_wrapper not in ('OptimWrapper', ) + amp_wrappers:
+            raise ValueError(f'--amp needs OptimWrapper or an AMP wrapper, got {optim_wrapper}')
+        cfg.optim_wrapper.type = 'DeviceAgnosticAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.auto_scale_lr:
@@ -74,10 +84,7 @@ def build_runner(args) -> Runner:
         cfg.load_from = args.resume
     check_file(cfg.get('load_from', None), 'checkpoint in load_from')
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else None
-    if runner is None:
-        from mmengine.registry import RUNNERS
-        runner = RUNNERS.build(cfg)
+    runner = build_tap3d_runner(cfg)
     # Build the loops (datasets, dataloaders, evaluators) now, so that a bad config
     # fails before training starts, with a one-line message.
     runner.train_loop  # noqa: B018
@@ -90,7 +97,10 @@ def main():
     args = parse_args()
     with one_line_errors('train.py'):
         runner = build_runner(args)
-    runner.train()
+    # bad data met during the run (a corrupt file, also in a dataloader worker) ends in
+    # one line too; an unexpected error says where its traceback was saved
+    with one_line_errors('train.py', setup=False):
+        runner.train()
     shutdown_distributed()
 
 

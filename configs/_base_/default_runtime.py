@@ -1,5 +1,10 @@
 # Runtime defaults shared by every tap3d config.
 default_scope = 'tap3d'
+# mmengine's Runner with strict checkpoint loading (tap3d/engine/runner.py)
+runner_type = 'Tap3DRunner'
+# a checkpoint holding keys the model lacks is refused unless this is True
+# (tools: --allow-unexpected-keys); a missing key or shape always fails
+load_cfg = dict(allow_unexpected_keys=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -9,12 +14,16 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # exact resume (RNG streams) and weights_only-safe checkpoints
     safe_resume=dict(type='SafeResumeHook'),
+    # stop at the first non-finite loss; never save non-finite weights
+    finite_check=dict(type='FiniteCheckHook'),
 )
 
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # a rank that stalls makes the others fail after `timeout` seconds instead of
+    # torch's 30 min default; the tools report it in one line
+    dist_cfg=dict(backend='nccl', timeout=600),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

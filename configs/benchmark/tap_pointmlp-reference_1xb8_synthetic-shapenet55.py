@@ -5,4 +5,6 @@
 # Same parameters as tap_pointmlp-authors-heads_1xb8_synthetic-shapenet55.py.
 _base_ = ['./tap_pointmlp_1xb8_synthetic-shapenet55.py']
 
+# the reference models live with the benchmark tools, outside the tap3d package
+custom_imports = dict(imports=['tools.analysis.reference_models'], allow_failed_imports=False)
 model = dict(backbone=dict(type='PointMLPReference'), head=dict(type='TAPHeadReference'))

@@ -8,4 +8,5 @@ _base_ = [
 ]
 pretrained = 'work_dirs/tap_dgcnn_1xb16-cosine-100e_shapenet55/epoch_100.pth'
 model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+    backbone=dict(
+        init_cfg=dict(type='CheckedPretrained', checkpoint=pretrained, prefix='backbone.')))

@@ -1,4 +1,4 @@
-# PointMLP trained from scratch on ShapeNetPart (the TAP / PointMLP recipe, TAP.md §8):
+# PointMLP trained from scratch on ShapeNetPart (the TAP / PointMLP recipe, docs/tap.md §13):
 # 2048 points with normals, batch 16, AdamW 1e-3 (weight decay 1e-4), 300 epochs,
 # lr x0.1 at 210 and 270, 10-vote test. Reported as mIoU_C / mIoU_I.
 _base_ = [

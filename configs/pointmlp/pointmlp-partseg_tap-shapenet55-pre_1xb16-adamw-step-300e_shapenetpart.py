@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/models/pointmlp_partseg.py', '../_base_/datasets/shapenetpart.py',
     '../_base_/schedules/partseg_adamw_warmup10_step_300e.py', '../_base_/default_runtime.py'
 ]
-pretrained = 'work_dirs/tap_pointmlp_8xb32-cosine-100e_shapenet55/epoch_100.pth'
+pretrained = 'work_dirs/tap_pointmlp_1xb32-cosine-100e_shapenet55/epoch_100.pth'
 model = dict(
     backbone=dict(init_cfg=dict(type='PretrainedSkipKeys', checkpoint=pretrained,
                                 prefix='backbone.', skip_keys=('embedding.net.0.weight', ))))

@@ -6,6 +6,7 @@ _base_ = [
     '../_base_/models/cls_pointmlp.py', '../_base_/datasets/scanobjectnn_pb_t50_rs.py',
     '../_base_/schedules/cls_adamw_warmup10_cosine_300e.py', '../_base_/default_runtime.py'
 ]
-pretrained = 'work_dirs/tap_pointmlp_8xb32-cosine-100e_shapenet55/epoch_100.pth'
+pretrained = 'work_dirs/tap_pointmlp_1xb32-cosine-100e_shapenet55/epoch_100.pth'
 model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+    backbone=dict(
+        init_cfg=dict(type='CheckedPretrained', checkpoint=pretrained, prefix='backbone.')))

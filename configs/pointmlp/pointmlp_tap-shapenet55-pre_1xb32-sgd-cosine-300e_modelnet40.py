@@ -8,7 +8,7 @@ _base_ = [
 model = dict(
     head=dict(num_classes=40, loss=dict(smoothing=0.2)),
     backbone=dict(init_cfg=dict(
-        type='Pretrained',
-        checkpoint='work_dirs/tap_pointmlp_8xb32-cosine-100e_shapenet55/epoch_100.pth',
+        type='CheckedPretrained',
+        checkpoint='work_dirs/tap_pointmlp_1xb32-cosine-100e_shapenet55/epoch_100.pth',
         prefix='backbone.')),
     test_cfg=dict(voting=1, vote_scale=(0.85, 1.15)))

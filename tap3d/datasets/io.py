@@ -15,7 +15,8 @@ from typing import Dict, Iterator, Optional, Sequence, Tuple, Union
 import numpy as np
 
 __all__ = [
-    'DataFileError', 'atomic_path', 'check_points', 'read_ply_points',
+    'DataFileError', 'MIN_POINTS', 'MIN_EXTENT', 'atomic_path', 'check_points',
+    'check_point_count', 'padding_indices', 'warn_once', 'read_ply_points',
     'write_ply_points', 'read_image', 'write_image', 'read_h5', 'write_h5',
     'write_text', 'write_txt_array'
 ]
@@ -34,6 +35,89 @@ class DataFileError(ValueError):
 
     The message always starts with the file's path.
     """
+
+
+#: Fewest points a cloud may hold (docs/reliability.md, "Tiny and degenerate clouds").
+#: The shipped backbones group neighbourhoods of up to 32 points (Point-BERT /
+#: Point-MAE groups; PointMLP k = 24, DGCNN k = 20): a cloud with fewer points cannot
+#: fill one neighbourhood with distinct points, whatever padding makes of it.
+MIN_POINTS = 32
+#: Smallest spatial extent (largest side of the bounding box, in the file's units)
+#: of a usable cloud. Below it the points coincide: nothing to learn, and
+#: normalising to the unit sphere would divide by (almost) zero.
+MIN_EXTENT = 1e-6
+
+_warned = set()
+
+
+def warn_once(key, message: str) -> None:
+    """Log ``message`` as a warning the first time ``key`` is seen in this process.
+
+    Goes to mmengine's current logger (the console and the run's log file), not to
+    stderr, which stays for the one line of a fatal error.
+    """
+    if key in _warned:
+        return
+    _warned.add(key)
+    import logging
+
+    from mmengine.logging import print_log
+    print_log(message, logger='current', level=logging.WARNING)
+
+
+def check_point_count(points: np.ndarray, path: str, expected: Optional[int] = None,
+                      min_points: int = MIN_POINTS, what: str = '') -> np.ndarray:
+    """Refuse a cloud that is too small, of the wrong size or without extent.
+
+    The rule every point-cloud reader applies (and ``tools/create_data.py check``).
+
+    Args:
+        points: (N, 3+) array, xyz first.
+        path: the file, quoted in the error.
+        expected: the exact N the layout promises (ShapeNet55's 1024 / 2048), if any.
+        min_points: refuse fewer points than this (default :data:`MIN_POINTS`).
+        what: which cloud of the file, for files with many (``'sample 3'``).
+
+    Returns:
+        ``points`` unchanged.
+
+    Raises:
+        DataFileError: naming ``path``, if N differs from ``expected``, N <
+            ``min_points``, or all points lie within :data:`MIN_EXTENT` of each other.
+    """
+    where = f'{path}: {what + ": " if what else ""}'
+    n = len(points)
+    if expected is not None and n != expected:
+        raise DataFileError(f'{where}{n} points, expected {expected}')
+    if n < min_points:
+        raise DataFileError(
+            f'{where}only {n} point{"s" if n != 1 else ""}; at least {min_points} are needed '
+            '(fewer cannot fill one neighbourhood of the backbones)')
+    extent = float(np.ptp(np.asarray(points)[:, :3], axis=0).max())
+    if not extent > MIN_EXTENT:
+        raise DataFileError(f'{where}all {n} points coincide (extent {extent:.3g}): '
+                            'a cloud without extent cannot be normalised or learnt from')
+    return points
+
+
+def padding_indices(n: int, num: int, path: str, rng=np.random) -> np.ndarray:
+    """Indices (num - n,) of random points to duplicate so that n points become num.
+
+    Padding by duplication is what the PointNet++ / PointMLP loaders do with short
+    clouds. When more than half of the result would be duplicates, a warning naming
+    the file is logged (once per file and process).
+
+    Args:
+        n: points available (>= 1).
+        num: points wanted (> n).
+        path: the file, named in the warning.
+        rng: numpy ``RandomState``/``Generator`` (module ``np.random`` by default).
+    """
+    if 2 * n < num:
+        warn_once(('padding', path),
+                  f'{path}: only {n} points for {num}; padded by duplicating random points '
+                  f'({num - n} duplicates)')
+    return rng.choice(n, num - n, replace=True)
 
 
 @contextlib.contextmanager
@@ -140,6 +224,8 @@ def read_ply_points(path: str) -> np.ndarray:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: point-cloud file not found')
+    if osp.getsize(path) == 0:
+        raise DataFileError(f'{path}: empty file (0 bytes), not a PLY')
     with open(path, 'rb') as f:
         fmt, elements, body = _parse_ply_header(f, path)
         data = f.read()
@@ -221,7 +307,10 @@ def read_image(path: str,
         expected_size: int or (H, W); if given, a different size is an error.
 
     Returns:
-        (H, W, 3) uint8.
+        (H, W, 3) uint8. An image stored in another mode (greyscale ``L``, as
+        some renders of shaded grey objects are, or a palette) is converted to
+        RGB, with a warning naming the first such file of each mode (once per
+        process).
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -234,9 +323,15 @@ def read_image(path: str,
     try:
         with Image.open(path) as img:
             img.load()
+            mode = img.mode
             arr = np.asarray(img.convert('RGB'), dtype=np.uint8)
     except (OSError, SyntaxError, ValueError) as err:
         raise DataFileError(f'{path}: cannot decode image ({err})') from err
+    if mode != 'RGB':
+        kind = 'greyscale' if mode in ('1', 'L', 'LA', 'I', 'I;16', 'F') else 'non-RGB'
+        warn_once(('image mode', mode),
+                  f'{path}: {kind} image (mode {mode}) converted to RGB; further images of '
+                  f'mode {mode} are converted without a warning')
     if expected_size is not None:
         h, w = ((expected_size, expected_size) if isinstance(expected_size, int)
                 else tuple(expected_size))

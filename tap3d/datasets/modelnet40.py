@@ -20,7 +20,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
-from .io import DataFileError
+
+from .io import MIN_POINTS, DataFileError, check_point_count, padding_indices
 from .scanobjectnn import load_points_labels_h5
 
 __all__ = ['ModelNet40Dataset', 'MODELNET40_CLASSES', 'read_modelnet_txt',
@@ -127,10 +128,17 @@ class ModelNet40Dataset(BaseDataset):
             folder (or their parent, when ``form`` is given).
         split: ``'train'`` or ``'test'``.
         form: ``'resampled'``, ``'h5'`` or ``'auto'`` (detected from the files).
-        num_points: resampled form: read only the first ``num_points`` lines of
-            each file (1024 in PointNet++ / PointMLP). None reads them all.
+        num_points: points per item, in both forms: the first ``num_points``
+            points of each cloud (the lines of a resampled file, the 2048 points
+            of an h5 cloud), as PointNet++ and PointMLP read them (1024). A cloud
+            with fewer is padded with duplicates of random points (seeded by the
+            item's index in ``test_mode``), with a warning when more than half of
+            the item would be duplicates. None keeps every point.
         use_normals: keep the normals of the resampled form.
         to_zup: permute the y-up file axes ``(x, y, z) <- (z, x, y)``.
+        min_points: clouds with fewer points (or fewer than ``num_points``, when
+            that is smaller), or whose points all coincide, are refused
+            (:func:`~tap3d.datasets.io.check_point_count`).
         pipeline, test_mode, ...: as in :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -143,11 +151,16 @@ class ModelNet40Dataset(BaseDataset):
                  num_points: Optional[int] = 1024,
                  use_normals: bool = False,
                  to_zup: bool = True,
+                 min_points: int = MIN_POINTS,
                  **kwargs) -> None:
         if split not in ('train', 'test'):
             raise ValueError(f"ModelNet40: split must be 'train' or 'test', got {split!r}")
+        if num_points is not None and num_points < 1:
+            raise ValueError(f'ModelNet40: num_points must be >= 1 or None, got {num_points}')
         self.split = split
         self.num_points = num_points
+        # asking for fewer points than min_points accepts clouds that small
+        self.min_points = min_points if num_points is None else min(min_points, num_points)
         self.use_normals = use_normals
         self.to_zup = to_zup
         self.form, self.form_root = self._resolve_form(data_root, form)
@@ -196,7 +209,7 @@ class ModelNet40Dataset(BaseDataset):
         points, data_list = [], []
         num_classes = len(self.metainfo['classes'])
         for path in files:
-            pts, lab = load_points_labels_h5(path)
+            pts, lab = load_points_labels_h5(path, min_points=self.min_points)
             if lab.min() < 0 or lab.max() >= num_classes:
                 raise DataFileError(f'{path}: labels must lie in [0, {num_classes}), found '
                                     f'[{lab.min()}, {lab.max()}]')
@@ -209,16 +222,30 @@ class ModelNet40Dataset(BaseDataset):
         self._points = np.ascontiguousarray(points)
         return data_list
 
+    def _take(self, arr: np.ndarray, path: str, idx: int) -> np.ndarray:
+        """The first ``num_points`` rows of ``arr`` (P, C), padded when P is smaller."""
+        if self.num_points is None or len(arr) == self.num_points:
+            return arr
+        if len(arr) > self.num_points:
+            return arr[:self.num_points]
+        rng = np.random.default_rng(idx) if self.test_mode else np.random
+        extra = padding_indices(len(arr), self.num_points, path, rng)
+        return np.concatenate([arr, arr[extra]])
+
     def get_data_info(self, idx: int) -> dict:
         info = super().get_data_info(idx)
         if self.form == 'h5':
-            info['points'] = self._points[info['sample_idx']].copy()
+            # the h5 clouds were checked on load (load_points_labels_h5)
+            points = self._take(self._points[info['sample_idx']], info['file'], idx)
+            info['coord'] = points.copy()  # never a view: pipelines may work in place
             return info
-        arr = read_modelnet_txt(info['file'], self.num_points)
+        arr = check_point_count(read_modelnet_txt(info['file'], self.num_points), info['file'],
+                                min_points=self.min_points)
+        arr = self._take(arr, info['file'], idx)
         points, normals = arr[:, :3], arr[:, 3:6]
         if self.to_zup:
             points, normals = points[:, _TO_ZUP], normals[:, _TO_ZUP]
-        info['points'] = np.ascontiguousarray(points)
+        info['coord'] = np.ascontiguousarray(points)
         if self.use_normals:
-            info['normals'] = np.ascontiguousarray(normals)
+            info['normal'] = np.ascontiguousarray(normals)
         return info

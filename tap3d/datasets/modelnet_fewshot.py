@@ -17,7 +17,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
-from .io import DataFileError
+
+from .io import MIN_POINTS, DataFileError, check_point_count
 from .modelnet40 import MODELNET40_CLASSES
 
 __all__ = ['ModelNetFewShotDataset', 'fewshot_fold_path', 'load_fewshot_fold']
@@ -30,23 +31,50 @@ def fewshot_fold_path(data_root: str, way: int, shot: int, fold: int) -> str:
     return osp.join(data_root, f'{way}way_{shot}shot', f'{fold}.pkl')
 
 
-def load_fewshot_fold(path: str) -> dict:
+# The only globals a fold pickle needs: numpy's array and scalar reconstructors (under
+# their numpy >= 2 and 1.x module names). Anything else could run code on load.
+_FOLD_GLOBALS = {(mod, name) for mod in ('numpy._core.multiarray', 'numpy.core.multiarray')
+                 for name in ('_reconstruct', 'scalar')} | {('numpy', 'ndarray'),
+                                                           ('numpy', 'dtype')}
+
+
+class _FoldUnpickler(pickle.Unpickler):
+    """An unpickler that builds containers, numbers and numpy arrays, nothing else."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in _FOLD_GLOBALS:
+            return super().find_class(module, name)
+        if module == 'numpy.dtypes' and name.endswith('DType'):  # numpy >= 1.25 dtypes
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f'refused to unpickle {module}.{name}: a few-shot fold holds only arrays, '
+            'numbers and containers, and anything else could run code')
+
+
+def load_fewshot_fold(path: str, min_points: int = MIN_POINTS) -> dict:
     """Read and validate one fold pickle.
+
+    Args:
+        path: the fold's ``.pkl``.
+        min_points: clouds with fewer points, or whose points all coincide, are
+            refused (:func:`~tap3d.datasets.io.check_point_count`).
 
     Returns:
         ``{'train': [...], 'test': [...]}``, each item ``(points (P, C>=3) float32,
         label int, original_label int)``.
 
     Raises:
-        FileNotFoundError, or DataFileError naming the file and the problem.
+        FileNotFoundError, or DataFileError naming the file and the problem. A
+        pickle that names any global other than numpy's array reconstructors is
+        refused before anything in it runs.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: few-shot fold not found; generate folds with '
                                 'tools/misc/make_fewshot_folds.py')
     try:
         with open(path, 'rb') as f:
-            fold = pickle.load(f)
-    except Exception as err:  # any unpickling failure means a corrupt file
+            fold = _FoldUnpickler(f).load()
+    except Exception as err:  # any unpickling failure means a corrupt (or unsafe) file
         raise DataFileError(f'{path}: cannot unpickle few-shot fold ({err})') from err
     if not isinstance(fold, dict) or not {'train', 'test'} <= set(fold):
         keys = sorted(fold) if isinstance(fold, dict) else type(fold).__name__
@@ -64,6 +92,7 @@ def load_fewshot_fold(path: str) -> dict:
                                     'expected (P, 6)')
             if not np.isfinite(points).all():
                 raise DataFileError(f'{path}: {split}[{i}] points hold NaN or inf values')
+            check_point_count(points, path, min_points=min_points, what=f'{split}[{i}]')
             items.append((points, int(np.asarray(item[1]).reshape(-1)[0]),
                           int(np.asarray(item[2]).reshape(-1)[0])))
         out[split] = items
@@ -84,6 +113,7 @@ class ModelNetFewShotDataset(BaseDataset):
         split: ``'train'`` (way x shot supports) or ``'test'`` (20 queries per class).
         use_normals: keep columns 3..5.
         to_zup: permute the y-up ModelNet axes ``(x, y, z) <- (z, x, y)``.
+        min_points: see :func:`load_fewshot_fold`.
         pipeline, test_mode, ...: as in :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -95,6 +125,7 @@ class ModelNetFewShotDataset(BaseDataset):
                  split: str = 'train',
                  use_normals: bool = False,
                  to_zup: bool = True,
+                 min_points: int = MIN_POINTS,
                  **kwargs) -> None:
         if split not in ('train', 'test'):
             raise ValueError(f"ModelNetFewShot: split must be 'train' or 'test', got {split!r}")
@@ -102,7 +133,7 @@ class ModelNetFewShotDataset(BaseDataset):
         self.use_normals = use_normals
         self.to_zup = to_zup
         self.path = fewshot_fold_path(data_root, way, shot, fold)
-        self._items = load_fewshot_fold(self.path)[split]
+        self._items = load_fewshot_fold(self.path, min_points)[split]
         labels = {}
         for points, label, original in self._items:
             if not 0 <= label < way:
@@ -130,10 +161,10 @@ class ModelNetFewShotDataset(BaseDataset):
         if self.to_zup:
             points = points[:, _TO_ZUP]
             normals = normals[:, _TO_ZUP] if normals is not None else None
-        info['points'] = np.ascontiguousarray(points)
+        info['coord'] = np.ascontiguousarray(points)
         if self.use_normals:
             if normals is None:
                 raise DataFileError(f'{self.path}: use_normals=True but points have '
                                     f'{arr.shape[1]} columns')
-            info['normals'] = np.ascontiguousarray(normals)
+            info['normal'] = np.ascontiguousarray(normals)
         return info

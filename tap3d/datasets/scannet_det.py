@@ -21,9 +21,9 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
-from .io import DataFileError
-from .scannet_constants import (DET_CLASSES, DET_NYU40_IDS, DET_PALETTE, MAX_NUM_OBJ,
-                                nyu40_to_det18)
+
+from .io import MIN_POINTS, DataFileError, check_point_count
+from .scannet_constants import DET_CLASSES, DET_NYU40_IDS, DET_PALETTE, MAX_NUM_OBJ, nyu40_to_det18
 
 __all__ = ['ScanNetDetDataset', 'load_npy', 'read_scene_list']
 
@@ -85,6 +85,8 @@ class ScanNetDetDataset(BaseDataset):
         det_dir: folder of the per-scene npy files, relative to ``data_root``.
         meta_dir: folder of the scene lists, relative to ``data_root``.
         max_boxes: keep at most this many boxes (the first ones); ScanNet has ≤ 64.
+        min_points: scenes with fewer points, or whose points all coincide, are
+            refused (:func:`~tap3d.datasets.io.check_point_count`).
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -97,9 +99,11 @@ class ScanNetDetDataset(BaseDataset):
                  det_dir: str = 'scannet_train_detection_data',
                  meta_dir: str = 'meta_data',
                  max_boxes: int = MAX_NUM_OBJ,
+                 min_points: int = MIN_POINTS,
                  **kwargs) -> None:
         self.split, self.det_dir, self.meta_dir = split, det_dir, meta_dir
         self.max_boxes = int(max_boxes)
+        self.min_points = min_points
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -123,6 +127,7 @@ class ScanNetDetDataset(BaseDataset):
         vert = load_npy(info['file'], (None, -6), 'vertices xyz+rgb')
         if len(vert) == 0:
             raise DataFileError(f"{info['file']}: the scene has no points")
+        check_point_count(vert, info['file'], min_points=self.min_points)
         n = len(vert)
         ins = load_npy(f'{prefix}_ins_label.npy', (n, ), 'one instance id per vertex')
         sem = load_npy(f'{prefix}_sem_label.npy', (n, ), 'one nyu40 id per vertex')

@@ -28,7 +28,8 @@ from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
 from tap3d.utils.checkpoint import register_checkpoint_safe_globals
-from .io import DataFileError
+
+from .io import MIN_POINTS, DataFileError, check_point_count
 from .scannet_constants import IGNORE_INDEX, SEG_CLASSES, SEG_NYU40_IDS, SEG_PALETTE
 from .scannet_det import load_npy
 
@@ -68,8 +69,8 @@ def load_scannet_pth(path: str) -> dict:
     return out
 
 
-def _check_scene(path: str, arrays: dict) -> None:
-    """Shapes, lengths, finiteness and label range of one loaded scene."""
+def _check_scene(path: str, arrays: dict, min_points: int = MIN_POINTS) -> None:
+    """Shapes, lengths, finiteness, point count, extent and label range of a scene."""
     coord = arrays['coord']
     if coord.ndim != 2 or coord.shape[1] != 3:
         raise DataFileError(f'{path}: coord must be (N, 3), got {coord.shape}')
@@ -85,6 +86,7 @@ def _check_scene(path: str, arrays: dict) -> None:
                                 f'points (expected {want})')
         if value.dtype.kind == 'f' and not np.isfinite(value).all():
             raise DataFileError(f'{path}: {key} holds NaN or inf values')
+    check_point_count(coord, path, min_points=min_points)
     seg = arrays.get('segment')
     if seg is not None and len(seg) and (seg.min() < IGNORE_INDEX or seg.max() >= _NUM_CLASSES):
         raise DataFileError(f'{path}: segment labels must lie in -1..{_NUM_CLASSES - 1}, '
@@ -103,6 +105,8 @@ class ScanNetSegDataset(BaseDataset):
         data_format: ``'npy'`` (Pointcept folders), ``'pth'`` (one file per scene) or
             ``'auto'`` (``'pth'`` when the split folder holds ``.pth`` files).
         label_file: per-point label file of the npy form (``segment20``).
+        min_points: scenes with fewer points, or whose points all coincide, are
+            refused (:func:`~tap3d.datasets.io.check_point_count`).
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -115,10 +119,12 @@ class ScanNetSegDataset(BaseDataset):
                  pipeline: Sequence = (),
                  data_format: str = 'auto',
                  label_file: str = 'segment20',
+                 min_points: int = MIN_POINTS,
                  **kwargs) -> None:
         if data_format not in ('auto', 'npy', 'pth'):
             raise ValueError(f"data_format must be 'auto', 'npy' or 'pth', got {data_format!r}")
         self.split, self.data_format, self.label_file = split, data_format, label_file
+        self.min_points = min_points
         super().__init__(data_root=data_root, pipeline=list(pipeline), **kwargs)
 
     def load_data_list(self) -> List[dict]:
@@ -170,7 +176,7 @@ class ScanNetSegDataset(BaseDataset):
             raise DataFileError(f"{where}: no semantic labels for a scene of split "
                                 f"{info['split']!r}")
         arrays = {k: (None if v is None else np.asarray(v)) for k, v in arrays.items()}
-        _check_scene(path, arrays)
+        _check_scene(path, arrays, self.min_points)
         n = len(arrays['coord'])
         info.update(
             coord=arrays['coord'].astype(np.float32),

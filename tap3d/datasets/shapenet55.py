@@ -10,13 +10,21 @@ Image ``_{k+1:03d}`` is pose k of :func:`tap3d.geometry.fixed_view_rotations`.
 """
 import os
 import os.path as osp
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS, TRANSFORMS
-from .io import DataFileError, check_points, read_image, read_ply_points
+
+from .io import (
+    MIN_POINTS,
+    DataFileError,
+    check_point_count,
+    check_points,
+    read_image,
+    read_ply_points,
+)
 
 __all__ = ['ShapeNet55Dataset', 'check_shapenet55_root', 'shapenet55_view_path',
            'load_shapenet55_points', 'NUM_FIXED_VIEWS']
@@ -30,21 +38,29 @@ def shapenet55_view_path(root: str, split: str, stem: str, view: int) -> str:
     return osp.join(root, 'shapenet55v1', split, f'{stem}_{view + 1:03d}.jpg')
 
 
-def load_shapenet55_points(path: str, to_zup: bool = True,
-                           normalize: bool = True) -> np.ndarray:
+def load_shapenet55_points(path: str, to_zup: bool = True, normalize: bool = True,
+                           expected_points: Optional[int] = None,
+                           min_points: int = MIN_POINTS) -> np.ndarray:
     """Read a ShapeNet55 .ply the way the dataset does.
 
     Args:
         path: the .ply file (y-up on disk).
         to_zup: apply the axis permutation ``(x, y, z) <- (z, x, y)``.
         normalize: centre on the centroid and scale into the unit sphere.
+        expected_points: the exact number of points the file must hold
+            (1024 in ``pointclouds/``, 2048 in ``pointclouds_p2048/``), if any.
+        min_points: fewest points accepted (see :func:`check_point_count`).
 
     Returns:
         (N, 3) float32 points. The writers of tap3d frame their rendered
         views on exactly these points, so load and render agree.
+
+    Raises:
+        FileNotFoundError, or DataFileError naming the file: unreadable, NaN,
+        the wrong number of points, or all points at one place.
     """
     from tap3d.geometry import normalize_to_unit_sphere, shapenet_to_zup
-    points = read_ply_points(path)
+    points = check_point_count(read_ply_points(path), path, expected_points, min_points)
     if to_zup:
         points = shapenet_to_zup(points)
     if normalize:
@@ -73,6 +89,9 @@ class ShapeNet55Dataset(BaseDataset):
         splits: splits to read; TAP pre-trains on ``('train', 'val')`` and
             validates on ``('test',)``.
         num_points: 1024 (``pointclouds``) or 2048 (``pointclouds_p2048``).
+            Every file must hold exactly that many points (clouds are stacked
+            into batches as they are), spread over a non-zero extent; any
+            other file is refused with an error naming it.
         num_views: V views per item, out of 12. ``0`` loads no views.
         random_views: draw the V views at random for every item (the
             training default); if False, or in ``test_mode``, take the fixed
@@ -143,8 +162,8 @@ class ShapeNet55Dataset(BaseDataset):
         """Read the points and the selected views of one item (see class doc)."""
         results = dict(info)
         results['file'] = info['ply_path']
-        results['points'] = load_shapenet55_points(info['ply_path'], self.to_zup,
-                                                   self.normalize)
+        results['coord'] = load_shapenet55_points(info['ply_path'], self.to_zup,
+                                                   self.normalize, self.num_points)
         if self.num_views:
             if self._rotations is None:
                 self._rotations = _fixed_rotations()
@@ -188,10 +207,8 @@ def check_shapenet55_root(root: str,
                     continue
                 path = osp.join(folder, name)
                 stems.setdefault((split, name[:-4]), path)
-                try:
-                    pts = read_ply_points(path)
-                    if len(pts) != num:
-                        problems.append((path, f'{len(pts)} points, expected {num}'))
+                try:  # the dataset's own rule (load_shapenet55_points)
+                    check_point_count(read_ply_points(path), path, expected=num)
                 except (OSError, DataFileError) as err:
                     problems.append((path, str(err).replace(path + ': ', '')))
     for (split, stem) in sorted(stems):

@@ -18,7 +18,8 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from tap3d.registry import DATASETS
-from .io import DataFileError
+
+from .io import MIN_POINTS, DataFileError, check_point_count, padding_indices
 
 __all__ = [
     'ShapeNetPartDataset', 'SHAPENETPART_CATEGORIES', 'SHAPENETPART_PART_RANGES',
@@ -153,10 +154,15 @@ class ShapeNetPartDataset(BaseDataset):
         split: ``'trainval'`` (train + val lists, the usual training set),
             ``'train'``, ``'val'`` or ``'test'``.
         num_points: points per shape (2048). A shape with more points is
-            subsampled without replacement, one with fewer is resampled with
-            replacement. In ``test_mode`` the choice is seeded by the item's
-            index, so every evaluation sees the same points. None keeps all points.
+            subsampled without replacement; one with fewer keeps all its points
+            plus duplicates of random ones, with a warning when more than half of
+            the item would be duplicates. In ``test_mode`` the choice is seeded
+            by the item's index, so every evaluation sees the same points. None
+            keeps all points.
         to_zup: permute the y-up file axes to z-up.
+        min_points: shapes with fewer points (or fewer than ``num_points``, when
+            that is smaller), or whose points all coincide, are refused
+            (:func:`~tap3d.datasets.io.check_point_count`).
         pipeline, test_mode, ...: as in :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -174,6 +180,7 @@ class ShapeNetPartDataset(BaseDataset):
                  split: str = 'trainval',
                  num_points: Optional[int] = 2048,
                  to_zup: bool = True,
+                 min_points: int = MIN_POINTS,
                  **kwargs) -> None:
         if split not in ('trainval', 'train', 'val', 'test'):
             raise ValueError(f"ShapeNetPart: split must be 'trainval', 'train', 'val' or "
@@ -185,6 +192,8 @@ class ShapeNetPartDataset(BaseDataset):
         self.split = split
         self.num_points = num_points
         self.to_zup = to_zup
+        # asking for fewer points than min_points accepts clouds that small
+        self.min_points = min_points if num_points is None else min(min_points, num_points)
         self._table = category_part_table()
         super().__init__(data_root=data_root, **kwargs)
 
@@ -231,14 +240,19 @@ class ShapeNetPartDataset(BaseDataset):
             first, count = SHAPENETPART_PART_RANGES[info['gt_label']]
             raise DataFileError(f"{info['file']}: part label {bad} does not belong to category "
                                 f"{info['category']} (parts {first}..{first + count - 1})")
+        check_point_count(points, info['file'], min_points=self.min_points)
         if self.num_points is not None:
             n, m = len(points), self.num_points
             rng = np.random.default_rng(idx) if self.test_mode else np.random
-            choice = rng.choice(n, m, replace=n < m)
+            if n >= m:
+                choice = rng.choice(n, m, replace=False)
+            else:  # every point once, then random duplicates
+                choice = np.concatenate([rng.permutation(n),
+                                         padding_indices(n, m, info['file'], rng)])
             points, normals, parts = points[choice], normals[choice], parts[choice]
         if self.to_zup:
             points, normals = points[:, _TO_ZUP], normals[:, _TO_ZUP]
-        info['points'] = np.ascontiguousarray(points)
-        info['normals'] = np.ascontiguousarray(normals)
-        info['part_labels'] = parts
+        info['coord'] = np.ascontiguousarray(points)
+        info['normal'] = np.ascontiguousarray(normals)
+        info['segment'] = parts
         return info

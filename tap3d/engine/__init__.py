@@ -1,8 +1,10 @@
-"""Engine extensions: hooks and distributed helpers (registered on import)."""
+"""Engine extensions: the runner, hooks and distributed helpers (registered on import)."""
 from . import hooks
 from .distributed import DeviceAgnosticDDP, init_cpu_distributed, shutdown_distributed
-from .optim_wrapper import AmpOptimWrapper
+from .optim_wrapper import DeviceAgnosticAmpOptimWrapper
+from .runner import Tap3DRunner, build_runner
 
 __all__ = [
-    'hooks', 'AmpOptimWrapper', 'DeviceAgnosticDDP', 'init_cpu_distributed', 'shutdown_distributed'
+    'hooks', 'DeviceAgnosticAmpOptimWrapper', 'DeviceAgnosticDDP', 'Tap3DRunner', 'build_runner',
+    'init_cpu_distributed', 'shutdown_distributed'
 ]

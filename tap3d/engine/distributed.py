@@ -5,7 +5,9 @@ mmengine assumes CUDA when it launches DDP: ``init_dist`` calls
 both of which fail for a CPU model. tap3d keeps mmengine's launchers and only fills
 these two gaps, so ``tools/dist_train.sh CONFIG 2`` works on CPU too.
 """
+import datetime
 import os
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -14,8 +16,13 @@ from mmengine.model import MMDistributedDataParallel
 from tap3d.registry import MODEL_WRAPPERS
 
 
-def init_cpu_distributed(launcher: str) -> bool:
+def init_cpu_distributed(launcher: str, timeout: Optional[float] = None) -> bool:
     """Start a gloo process group for ``launcher='pytorch'`` when CUDA is absent.
+
+    Args:
+        launcher: the tools' ``--launcher``.
+        timeout: seconds a collective waits for the other ranks before it fails
+            (the config's ``env_cfg.dist_cfg.timeout``); None keeps torch's default.
 
     Returns:
         True if this call initialised the process group.
@@ -25,7 +32,8 @@ def init_cpu_distributed(launcher: str) -> bool:
     if 'RANK' not in os.environ:
         raise RuntimeError("--launcher pytorch needs torchrun's RANK/WORLD_SIZE variables; "
                            'use tools/dist_train.sh')
-    torch_dist.init_process_group(backend='gloo')
+    kwargs = {} if timeout is None else dict(timeout=datetime.timedelta(seconds=timeout))
+    torch_dist.init_process_group(backend='gloo', **kwargs)
     return True
 
 

@@ -1,7 +1,7 @@
 """Mixed precision that also runs on CPU.
 
-mmengine's ``AmpOptimWrapper`` refuses to start without an accelerator. Under
-``default_scope='tap3d'`` the name ``AmpOptimWrapper`` resolves to this subclass:
+mmengine's ``AmpOptimWrapper`` refuses to start without an accelerator.
+``DeviceAgnosticAmpOptimWrapper`` (what ``tools/train.py --amp`` selects) is its subclass:
 on CUDA (and other accelerators) it is exactly mmengine's wrapper (fp16 autocast +
 dynamic loss scaling by default); on a CPU-only machine it autocasts to bfloat16,
 which has float32's exponent range and so needs no loss scaling.
@@ -9,8 +9,7 @@ which has float32's exponent range and so needs no loss scaling.
 from typing import Optional, Union
 
 import torch
-from mmengine.device import is_cuda_available, is_mlu_available, is_musa_available
-from mmengine.device import is_npu_available
+from mmengine.device import is_cuda_available, is_mlu_available, is_musa_available, is_npu_available
 from mmengine.optim import AmpOptimWrapper as MMEngineAmpOptimWrapper
 from mmengine.optim import OptimWrapper
 
@@ -22,8 +21,8 @@ def _accelerator_available() -> bool:
             or is_musa_available())
 
 
-@OPTIM_WRAPPERS.register_module(name='AmpOptimWrapper')
-class AmpOptimWrapper(MMEngineAmpOptimWrapper):
+@OPTIM_WRAPPERS.register_module()
+class DeviceAgnosticAmpOptimWrapper(MMEngineAmpOptimWrapper):
     """mmengine's ``AmpOptimWrapper`` with a bfloat16 path for CPU-only machines.
 
     Args:
@@ -49,4 +48,4 @@ class AmpOptimWrapper(MMEngineAmpOptimWrapper):
         self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
 
 
-__all__ = ['AmpOptimWrapper']
+__all__ = ['DeviceAgnosticAmpOptimWrapper']

@@ -1,4 +1,4 @@
-"""Axis conventions and normalisation of object point clouds (TAP.md §2).
+"""Axis conventions and normalisation of object point clouds (docs/tap.md §4).
 
 ShapeNet55 point clouds are y-up. tap3d loads them with the permutation
 ``(x, y, z) <- (z, x, y)`` so that gravity runs along z (index 2), which is

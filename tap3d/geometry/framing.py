@@ -1,4 +1,4 @@
-"""Framing: where a point lands in a view image (TAP.md §3, paper Eq. 3-4).
+"""Framing: where a point lands in a view image (docs/tap.md §5, paper Eq. 3-4).
 
 For one sample and one view, with the rotated points ``Q = P R^T``::
 
@@ -184,7 +184,7 @@ def optical_lines(rotations: torch.Tensor,
                   grid_hw: Sequence[int] = (7, 7),
                   cell: int = 32,
                   authors_direction: bool = False) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Optical line of every cell of a down-sampled view grid (TAP.md §4).
+    """Optical line of every cell of a down-sampled view grid (docs/tap.md §6).
 
     Cell (i, j) has its centre at pixel ``u_ij = ((i + 1/2) cell, (j + 1/2) cell)``
     and its camera-plane point ``q_ij = s u_ij + b``. Every point that

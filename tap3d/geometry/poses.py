@@ -82,7 +82,7 @@ def rotation_matrix(theta: Number, phi: Number) -> torch.Tensor:
     """World-to-camera rotation for azimuth ``theta`` and elevation ``phi``.
 
     ``R = Rot(-theta, a1) @ Rot(-phi, a2)`` with ``a1 = (0, 0, 1)`` and
-    ``a2 = (sin theta, -cos theta, 0)`` (TAP.md §2).
+    ``a2 = (sin theta, -cos theta, 0)`` (docs/tap.md §2).
 
     Args:
         theta: (...) azimuths in radians.

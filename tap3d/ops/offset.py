@@ -2,7 +2,9 @@
 
 An offset-form batch concatenates ``B`` samples: ``coord (ΣN, 3)``,
 ``feat (ΣN, C)`` and ``offset (B,)`` where ``offset[i]`` is the end index of
-sample ``i`` (so sample ``i`` is rows ``offset[i-1]:offset[i]``).
+sample ``i`` (so sample ``i`` is rows ``offset[i-1]:offset[i]``). This module
+converts it to sample ids, to lengths and to zero-padded ``(B, N_max, C)``
+batches with a mask, and back.
 """
 from typing import Optional, Tuple
 
@@ -11,9 +13,18 @@ from torch import Tensor
 
 from ._checks import check_offset
 
-__all__ = ['offset_to_batch', 'batch_to_offset', 'grid_pool', 'grid_unpool']
+__all__ = [
+    'offset_to_lengths', 'offset_to_batch', 'batch_to_offset', 'offset_to_padded',
+    'padded_to_offset', 'grid_pool', 'grid_unpool'
+]
 
 _BACKENDS = ('auto', 'torch_scatter', 'torch')
+
+
+def offset_to_lengths(offset: Tensor) -> Tensor:
+    """Sample sizes: ``(B,)`` end indices -> ``(B,)`` long lengths."""
+    offset = offset.long()
+    return torch.diff(offset, prepend=offset.new_zeros(1))
 
 
 def offset_to_batch(offset: Tensor) -> Tensor:
@@ -26,8 +37,57 @@ def offset_to_batch(offset: Tensor) -> Tensor:
         ``(ΣN,)`` long tensor, ``batch[j] = i`` for the rows of sample ``i``.
     """
     check_offset('offset_to_batch', 'offset', offset)
-    counts = torch.diff(offset.long(), prepend=offset.new_zeros(1, dtype=torch.long))
-    return torch.repeat_interleave(torch.arange(offset.numel(), device=offset.device), counts)
+    return torch.repeat_interleave(torch.arange(offset.numel(), device=offset.device),
+                                   offset_to_lengths(offset))
+
+
+def offset_to_padded(offset: Tensor, *tensors: Tensor, pad_value: float = 0.0):
+    """Scatter offset-form tensors into a padded batch.
+
+    Args:
+        offset: ``(B,)`` cumulative end indices.
+        *tensors: each ``(ΣM, C_i)``, rows of all samples concatenated.
+        pad_value: value written into padded rows.
+
+    Returns:
+        tuple: the padded tensors, each ``(B, M_max, C_i)``, followed by the mask
+        ``(B, M_max)`` bool, True = valid row.
+    """
+    lengths = offset_to_lengths(offset)
+    if (lengths < 0).any():
+        raise ValueError(f'offset must be non-decreasing, got {offset.tolist()}')
+    num = lengths.numel()
+    total = int(offset[-1]) if num else 0
+    for t in tensors:
+        if t.shape[0] != total:
+            raise ValueError(f'offset ends at {total} but a tensor has {t.shape[0]} rows')
+    m_max = int(lengths.max()) if num else 0
+    device = offset.device
+    batch_idx = torch.repeat_interleave(torch.arange(num, device=device), lengths)
+    starts = offset.long() - lengths
+    pos = torch.arange(total, device=device) - starts[batch_idx]
+    mask = torch.zeros(num, m_max, dtype=torch.bool, device=device)
+    mask[batch_idx, pos] = True
+    out = []
+    for t in tensors:
+        padded = t.new_full((num, m_max) + tuple(t.shape[1:]), pad_value)
+        padded[batch_idx, pos] = t
+        out.append(padded)
+    return (*out, mask)
+
+
+def padded_to_offset(mask: Tensor, *tensors: Tensor):
+    """Inverse of :func:`offset_to_padded`.
+
+    Args:
+        mask: ``(B, M)`` bool, True = valid row.
+        *tensors: each ``(B, M, C_i)``.
+
+    Returns:
+        tuple: the tensors in offset form ``(ΣM, C_i)``, then offset ``(B,)`` long.
+    """
+    offset = mask.long().sum(1).cumsum(0)
+    return (*[t[mask] for t in tensors], offset)
 
 
 def batch_to_offset(batch: Tensor, batch_size: Optional[int] = None) -> Tensor:

@@ -1,4 +1,4 @@
-"""Ground-truth view renderer (TAP.md §7): meshes and coloured point clouds.
+"""Ground-truth view renderer (docs/tap.md §12): meshes and coloured point clouds.
 
 Both renderers frame with :func:`tap3d.geometry.compute_framing`, batch all
 views of a shape in one call and run unchanged on CPU and CUDA tensors. The

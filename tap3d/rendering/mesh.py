@@ -1,4 +1,4 @@
-"""Ground-truth views of meshes (TAP.md §7): loading, sampling and rendering.
+"""Ground-truth views of meshes (docs/tap.md §12): loading, sampling and rendering.
 
 Camera convention (shared with :mod:`tap3d.geometry`): ``p_cam = R p``, the
 image plane is (x_cam, y_cam) with the row following x_cam and the column
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from tap3d.geometry import compute_framing
+
 from .rasterize import rasterize_soa
 from .shading import BACKGROUND, MESH_ALBEDO, foreground_uint8, lambert_faces
 from .zbuffer import normalize_depth

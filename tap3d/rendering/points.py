@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from tap3d.geometry import compute_framing, pixel_indices
+
 from .shading import lambert, to_uint8
 from .zbuffer import MISS_DEPTH, new_buffer, normalize_depth, pack_keys, resolve_ids
 

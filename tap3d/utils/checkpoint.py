@@ -30,6 +30,10 @@ def atomic_write_bytes(data: bytes, filepath: Union[str, os.PathLike]) -> None:
     fd, tmp_path = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix='.tmp',
                                     dir=dirname)
     try:
+        # mkstemp creates the file private (0600); give it the user's usual permissions
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, 'wb') as f:
             f.write(data)
             f.flush()

@@ -1,9 +1,14 @@
-"""``Pretrained`` weight initialiser that reports and checks what it matched.
+"""Checked loading of weights: whole models, and backbones from pre-training.
+
+:func:`load_model_weights` loads a model's full checkpoint strictly (evaluation,
+visualisation, ``load_from``, resume): a checkpoint of another model fails.
 
 mmengine's own ``Pretrained`` loads with ``strict=False`` and only logs mismatches,
-so a transfer that silently matched nothing looks like success. Under
-``default_scope='tap3d'`` a config's ``init_cfg=dict(type='Pretrained', ...)`` builds
-this class instead. It loads the checkpoint with ``weights_only=True`` and
+so a transfer that silently matched nothing looks like success. tap3d's configs use
+``init_cfg=dict(type='CheckedPretrained', ...)``, which builds
+:class:`CheckedPretrainedInit`; :func:`tap3d.models.utils.build_backbone` refuses
+mmengine's ``type='Pretrained'`` on a backbone. It loads the checkpoint with
+``weights_only=True`` and
 
 - raises if no key matched, or if any tensor shape differs;
 - raises if a key of the module is missing from the checkpoint, unless
@@ -43,6 +48,72 @@ def match_state_dict(module: nn.Module, state_dict: dict) -> dict:
         shape_mismatch=mismatch)
 
 
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint does not fit the model it is loaded into."""
+
+
+def _some(keys: Sequence[str], limit: int = 5) -> str:
+    more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
+    return ', '.join(keys[:limit]) + more
+
+
+def load_model_weights(model: nn.Module, filename: str, allow_unexpected: bool = False,
+                       map_location='cpu', checkpoint: Optional[dict] = None) -> dict:
+    """Load a whole model's weights, strictly, from a tap3d/mmengine checkpoint.
+
+    For evaluation, visualisation, ``load_from`` and resume, a checkpoint of a
+    different model must never pass: every key of ``model`` must be in the
+    checkpoint with the same shape. Keys the model does not have are refused too,
+    unless ``allow_unexpected`` (then they are listed in a warning and ignored).
+    A ``module.`` prefix (DDP) on the checkpoint's keys is stripped.
+
+    Args:
+        model: the (unwrapped) model.
+        filename: the checkpoint's path, quoted in every error.
+        allow_unexpected: accept (and ignore) checkpoint keys the model lacks.
+        map_location: forwarded to :func:`torch.load`.
+        checkpoint: the already loaded checkpoint dict of ``filename``, if any.
+
+    Returns:
+        The checkpoint dict.
+
+    Raises:
+        CheckpointMismatchError: on a missing key, a shape mismatch, or an
+            unexpected key without ``allow_unexpected``.
+    """
+    if checkpoint is None:
+        checkpoint = load_checkpoint_file(filename, map_location=map_location)
+    state_dict = checkpoint.get('state_dict', checkpoint) if isinstance(checkpoint, dict) else None
+    if not isinstance(state_dict, dict):
+        raise CheckpointMismatchError(f'checkpoint {filename} holds no state dict')
+    state_dict = {k[len('module.'):] if k.startswith('module.') else k: v
+                  for k, v in state_dict.items()}
+    report = match_state_dict(model, state_dict)
+    name = type(model).__name__
+    if report['shape_mismatch']:
+        lines = ', '.join(f'{k}: checkpoint {a} vs model {b}'
+                          for k, a, b in report['shape_mismatch'][:5])
+        raise CheckpointMismatchError(
+            f'checkpoint {filename} does not fit {name}: {len(report["shape_mismatch"])} '
+            f'tensors differ in shape ({lines})')
+    if report['missing']:
+        raise CheckpointMismatchError(
+            f'checkpoint {filename} does not fit {name}: {len(report["missing"])} of its '
+            f'{len(model.state_dict())} keys are missing ({_some(report["missing"])}); '
+            f'the checkpoint holds {len(state_dict)} keys such as '
+            f'{_some(sorted(state_dict), 3)}. Was it saved from another model or config?')
+    if report['unexpected']:
+        msg = (f'checkpoint {filename} holds {len(report["unexpected"])} keys that {name} '
+               f'does not have ({_some(report["unexpected"])})')
+        if not allow_unexpected:
+            raise CheckpointMismatchError(
+                msg + '; pass --allow-unexpected-keys (load_cfg.allow_unexpected_keys=True) '
+                'to ignore them')
+        print_log(msg + '; ignored (allow_unexpected_keys)', logger='current', level=30)
+    model.load_state_dict({k: state_dict[k] for k in report['matched']}, strict=True)
+    return checkpoint
+
+
 def load_pretrained(module: nn.Module,
                     checkpoint: str,
                     prefix: Optional[str] = None,
@@ -78,18 +149,18 @@ def load_pretrained(module: nn.Module,
     if report['shape_mismatch']:
         lines = ', '.join(f'{k}: ckpt {a} vs model {b}'
                           for k, a, b in report['shape_mismatch'][:10])
-        raise RuntimeError(f'checkpoint {where} does not match {type(module).__name__}: '
+        raise CheckpointMismatchError(f'checkpoint {where} does not match {type(module).__name__}: '
                            f'{len(report["shape_mismatch"])} shape mismatches: {lines}')
     if not report['matched']:
         sample = list(state_dict)[:5]
-        raise RuntimeError(
+        raise CheckpointMismatchError(
             f'checkpoint {where} matched none of the {len(module.state_dict())} keys of '
             f'{type(module).__name__}; checkpoint keys look like {sample}')
     if report['missing']:
         msg = (f'{len(report["missing"])} keys of {type(module).__name__} are not in '
                f'{where}: {report["missing"][:10]}')
         if not allow_missing:
-            raise RuntimeError(msg + ' (set allow_missing=True to accept)')
+            raise CheckpointMismatchError(msg + ' (set allow_missing=True to accept)')
         print_log(msg, logger='current', level=30)
     if report['unexpected']:
         print_log(f'{len(report["unexpected"])} unexpected keys in {where}: '
@@ -101,7 +172,7 @@ def load_pretrained(module: nn.Module,
     return report
 
 
-@WEIGHT_INITIALIZERS.register_module(name='Pretrained', force=True)
+@WEIGHT_INITIALIZERS.register_module(name='CheckedPretrained')
 class CheckedPretrainedInit:
     """Initialise a module from a checkpoint, checking the key match.
 
@@ -132,4 +203,7 @@ class CheckedPretrainedInit:
             update_init_info(module, init_info=f'Pretrained: loaded from {self.checkpoint}')
 
 
-__all__ = ['CheckedPretrainedInit', 'load_pretrained', 'match_state_dict']
+__all__ = [
+    'CheckedPretrainedInit', 'CheckpointMismatchError', 'load_model_weights',
+    'load_pretrained', 'match_state_dict'
+]

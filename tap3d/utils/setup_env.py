@@ -21,8 +21,10 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import tap3d.models  # noqa: F401
     import tap3d.utils.pretrained  # noqa: F401
     import tap3d.visualization  # noqa: F401
-    from tap3d.utils.checkpoint import (register_atomic_local_backend,
-                                        register_checkpoint_safe_globals)
+    from tap3d.utils.checkpoint import (
+        register_atomic_local_backend,
+        register_checkpoint_safe_globals,
+    )
 
     register_checkpoint_safe_globals()
     register_atomic_local_backend()

@@ -25,7 +25,7 @@ class ToyPointBackbone(nn.Module):
         self.out_channels = channels  # the TAP head reads this as its in_channels
 
     def forward(self, inputs):
-        xyz, x = inputs['points'], self.mlp(inputs['feats'])  # (B, N, 3), (B, N, C)
+        xyz, x = inputs['coord'], self.mlp(inputs['feat'])  # (B, N, 3), (B, N, C)
         step = max(xyz.shape[1] // self.num_centers, 1)
         centres = xyz[:, ::step][:, :self.num_centers]  # (B, M, 3)
         idx = torch.cdist(centres, xyz).topk(self.k, largest=False).indices  # (B, M, k)

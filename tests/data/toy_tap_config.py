@@ -1,7 +1,7 @@
 # TAP pre-training of the toy backbone in tests/data/toy_backbone.py, through the
 # config system only. The CPU demo recipe supplies data, head, loss and schedule;
 # this file swaps the backbone. `toy_backbone` must be importable (PYTHONPATH).
-_base_ = ['../../configs/tap/tap_pointmlp_synthetic-cpu.py']
+_base_ = ['../../configs/tap/synthetic/tap_pointmlp_synthetic-cpu.py']
 
 custom_imports = dict(imports=['toy_backbone'], allow_failed_imports=False)
 

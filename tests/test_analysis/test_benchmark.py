@@ -1,4 +1,4 @@
-"""tools/analysis/benchmark.py and tap3d.utils.benchmark on tiny models."""
+"""tools/analysis/benchmark.py and its timing helpers (_timing.py) on tiny models."""
 import importlib.util
 import json
 import os.path as osp
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tap3d.utils.benchmark import clock, peak_memory_mb, sgemm_peak, time_fn
+from tools.analysis._timing import clock, peak_memory_mb, sgemm_peak, time_fn
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CFG = osp.join(REPO, 'configs', 'benchmark')

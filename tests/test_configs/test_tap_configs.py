@@ -16,8 +16,9 @@ from tap3d.registry import DATASETS, MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TAP_DIR = osp.join(REPO, 'configs', 'tap')
-MAIN = [osp.join(TAP_DIR, n) for n in ('tap_pointmlp_8xb32-cosine-100e_shapenet55.py',
-                                        'pointmlp_shapenet.py', 'tap_pointmlp_synthetic-cpu.py')]
+MAIN = [osp.join(TAP_DIR, n) for n in ('tap_pointmlp_1xb32-cosine-100e_shapenet55.py',
+                                        'pointmlp_shapenet.py',
+                                        'synthetic/tap_pointmlp_synthetic-cpu.py')]
 ABLATIONS = sorted(glob.glob(osp.join(TAP_DIR, 'ablations', '*.py')))
 IMG, OBJ = 32, 28
 
@@ -29,18 +30,11 @@ def _rel(path):
 @pytest.fixture(scope='module')
 def data_root(tmp_path_factory):
     """Train, val and test: one shape each, ShapeNet55 layout, 32-pixel views."""
-    pytest.importorskip('trimesh')
     from tests.data.tap_fixtures import write_tiny_shapenet55
     return write_tiny_shapenet55(str(tmp_path_factory.mktemp('shapenet55_tiny')), IMG, OBJ)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the CPU is shared: one thread avoids oversubscription stalls
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
 
 def _shrink(cfg, data_root, work_dir):

@@ -46,8 +46,8 @@ def test_reader_round_trip(tmp_path):
     item = ds.get_data_info(5)
     points, label, original = data['test'][5]
     assert item['gt_label'] == label and item['original_label'] == original
-    np.testing.assert_array_equal(item['points'], points[:, [2, 0, 1]])
-    np.testing.assert_array_equal(item['normals'], points[:, [5, 3, 4]])
+    np.testing.assert_array_equal(item['coord'], points[:, [2, 0, 1]])
+    np.testing.assert_array_equal(item['normal'], points[:, [5, 3, 4]])
     assert len(ModelNetFewShotDataset(str(tmp_path), way=3, shot=2, fold=0)) == 6
 
 
@@ -56,7 +56,11 @@ def test_reader_round_trip(tmp_path):
     ({'train': [(np.zeros((4, 6)), 0)], 'test': []}, r'train\[0\] must be'),
     ({'train': [(np.zeros((4, 2)), 0, 0)], 'test': []}, 'shape'),
     ({'train': [], 'test': [(np.full((4, 6), np.nan), 0, 0)]}, 'NaN'),
-    ({'train': [(np.zeros((4, 6)), 7, 0)], 'test': []}, 'outside'),
+    ({'train': [(np.random.default_rng(0).normal(size=(40, 6)), 7, 0)], 'test': []},
+     'outside'),
+    # tiny and degenerate clouds (docs/reliability.md)
+    ({'train': [(np.ones((1, 6)), 0, 0)], 'test': []}, r'train\[0\]: only 1 point;'),
+    ({'train': [], 'test': [(np.ones((64, 6)), 0, 0)]}, r'test\[0\]: all 64 points coincide'),
 ])
 def test_malformed_folds_name_the_file(tmp_path, payload, match):
     path = fewshot_fold_path(str(tmp_path), 3, 2, 1)
@@ -66,6 +70,22 @@ def test_malformed_folds_name_the_file(tmp_path, payload, match):
     with pytest.raises(DataFileError, match=match) as err:
         ModelNetFewShotDataset(str(tmp_path), way=3, shot=2, fold=1)
     assert path in str(err.value)
+
+
+class _RunsCode:
+    def __reduce__(self):
+        return (os.system, ('touch pwned',))
+
+
+def test_a_pickle_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = fewshot_fold_path(str(tmp_path), 3, 2, 4)
+    os.makedirs(osp.dirname(path))
+    with open(path, 'wb') as f:
+        pickle.dump({'train': [_RunsCode()], 'test': []}, f)
+    with pytest.raises(DataFileError, match=r'refused to unpickle posix\.system') as err:
+        ModelNetFewShotDataset(str(tmp_path), way=3, shot=2, fold=4)
+    assert path in str(err.value) and not osp.exists(tmp_path / 'pwned')
 
 
 def test_corrupt_and_missing_pickles(tmp_path):
@@ -79,7 +99,7 @@ def test_corrupt_and_missing_pickles(tmp_path):
         ModelNetFewShotDataset(str(tmp_path), way=3, shot=2, fold=3)
 
 
-def _modelnet(root, classes=6, train=4, test=3, points=12):
+def _modelnet(root, classes=6, train=4, test=3, points=40):
     rng = np.random.default_rng(0)
     names = [f'cls{k}' for k in range(classes)]
     os.makedirs(root)
@@ -102,7 +122,7 @@ def test_fold_generation_is_deterministic_and_follows_the_protocol(tmp_path):
     tool = _tool()
     src = str(tmp_path / 'mn')
     _modelnet(src)
-    kwargs = dict(ways=(3, ), shots=(2, ), num_folds=3, num_query=3, num_points=10,
+    kwargs = dict(ways=(3, ), shots=(2, ), num_folds=3, num_query=3, num_points=32,
                   verbose=False)
     paths_a = tool.make_folds(src, str(tmp_path / 'a'), **kwargs)
     paths_b = tool.make_folds(src, str(tmp_path / 'b'), **kwargs)
@@ -117,7 +137,7 @@ def test_fold_generation_is_deterministic_and_follows_the_protocol(tmp_path):
             for x, y in zip(a[split], b[split]):
                 np.testing.assert_array_equal(x[0], y[0])
         assert len(a['train']) == 3 * 2 and len(a['test']) == 3 * 3
-        assert a['train'][0][0].shape == (10, 6)
+        assert a['train'][0][0].shape == (32, 6)
         labels = [x[1] for x in a['train']]
         assert sorted(set(labels)) == [0, 1, 2]
         # One original class per label, the same in train and test.

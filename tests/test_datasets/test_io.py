@@ -3,9 +3,18 @@ import os
 import numpy as np
 import pytest
 
-from tap3d.datasets.io import (DataFileError, atomic_path, check_points, read_h5, read_image,
-                               read_ply_points, write_h5, write_image, write_ply_points,
-                               write_txt_array)
+from tap3d.datasets.io import (
+    DataFileError,
+    atomic_path,
+    check_points,
+    read_h5,
+    read_image,
+    read_ply_points,
+    write_h5,
+    write_image,
+    write_ply_points,
+    write_txt_array,
+)
 
 
 @pytest.mark.parametrize('binary', [True, False])

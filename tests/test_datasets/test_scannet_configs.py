@@ -22,18 +22,8 @@ def synthetic_root(tmp_path_factory):
     return root
 
 
-def _has_point_renderer():
-    try:
-        from tap3d.rendering import render_points  # noqa: F401
-        return True
-    except ImportError:
-        return False
-
-
 @pytest.mark.parametrize('name', CONFIGS)
 def test_dataset_config_yields_samples(name, synthetic_root):
-    if 'tap' in name and not _has_point_renderer():
-        pytest.skip('tap3d.rendering.render_points missing')
     init_default_scope('tap3d')
     cfg = Config.fromfile(osp.join(_CFG_DIR, name))
     loaders = [k for k in ('train_dataloader', 'val_dataloader', 'test_dataloader') if k in cfg]

@@ -91,6 +91,13 @@ def test_clear_errors(tmp_path):
     np.save(osp.join(det, 'scene0000_00_vert.npy'), np.zeros((50, 3), np.float32))
     with pytest.raises(DataFileError, match=r'vert.npy: expected .*\(N, >=6\)'):
         ds[0]
+    # tiny and degenerate scenes (docs/reliability.md)
+    np.save(osp.join(det, 'scene0000_00_vert.npy'), np.ones((50, 6), np.float32))
+    with pytest.raises(DataFileError, match='vert.npy: all 50 points coincide'):
+        ds[0]
+    np.save(osp.join(det, 'scene0000_00_vert.npy'), np.random.rand(10, 6).astype(np.float32))
+    with pytest.raises(DataFileError, match='vert.npy: only 10 points; at least 32'):
+        ds[0]
 
 
 def test_reads_synthetic_scenes_with_a_pipeline(tmp_path):
@@ -100,9 +107,9 @@ def test_reads_synthetic_scenes_with_a_pipeline(tmp_path):
     init_default_scope('tap3d')  # as the runtime config does
     root = str(tmp_path / 'syn')
     write_synthetic_scenes(root, 1, 1, points_per_scene=2000, seed=0)
-    pipeline = [dict(type='PointSubsample', num_points=1000),
-                dict(type='BuildSceneFeat', keys=('coord', )),
-                dict(type='PackSceneInputs', data_keys=('gt_bboxes_3d', 'gt_labels_3d'))]
+    pipeline = [dict(type='PointSample', num_points=1000, method='random'),
+                dict(type='BuildFeat', keys=('coord', )),
+                dict(type='PackPointInputs', data_keys=('gt_bboxes_3d', 'gt_labels_3d'))]
     ds = ScanNetDetDataset(root, 'val', pipeline=pipeline)
     out = ds[0]
     assert out['inputs']['coord'].shape == (1000, 3) and out['inputs']['feat'].shape == (1000, 3)

@@ -77,6 +77,7 @@ def test_pth_form(tmp_path):
     (dict(coord=np.full((40, 3), np.nan, np.float32)), 'coord.npy: holds NaN'),
     (dict(segment20=np.full(40, 25)), r'segment labels must lie in -1..19'),
     (dict(coord=np.zeros((0, 3), np.float32)), 'the scene has no points'),
+    (dict(coord=np.ones((40, 3), np.float32)), 'all 40 points coincide'),
 ])
 def test_clear_errors(tmp_path, broken, message):
     a = _scene_arrays()
@@ -85,6 +86,14 @@ def test_clear_errors(tmp_path, broken, message):
     with pytest.raises(DataFileError, match=message) as info:
         ScanNetSegDataset(str(tmp_path), 'train')[0]
     assert d in str(info.value)
+
+
+def test_tiny_scenes_are_refused_unless_allowed(tmp_path):
+    d = _write_npy(str(tmp_path), 'train', 'scene0000_00', _scene_arrays(10))
+    with pytest.raises(DataFileError, match='only 10 points; at least 32') as info:
+        ScanNetSegDataset(str(tmp_path), 'train')[0]
+    assert str(info.value).startswith(d)
+    assert ScanNetSegDataset(str(tmp_path), 'train', min_points=8)[0]['num_points'] == 10
 
 
 def test_missing_labels_and_folders(tmp_path):
@@ -112,8 +121,8 @@ def test_reads_synthetic_scenes_with_the_ptv2_pipeline(tmp_path):
                 dict(type='SphereCrop', point_max=800, mode='random'),
                 dict(type='CenterShift', apply_z=False),
                 dict(type='NormalizeColor'),
-                dict(type='BuildSceneFeat'),
-                dict(type='PackSceneInputs')]
+                dict(type='BuildFeat', keys=('coord', 'color', 'normal')),
+                dict(type='PackPointInputs')]
     out = ScanNetSegDataset(root, 'train', pipeline=pipeline)[0]
     assert out['inputs']['feat'].shape == (800, 9)
     labels = out['data_samples'].gt_sem_labels
@@ -124,7 +133,7 @@ def test_reads_synthetic_scenes_with_the_ptv2_pipeline(tmp_path):
 def test_several_splits(tmp_path):
     root = str(tmp_path)
     _write_npy(root, 'train', 'scene0000_00', _scene_arrays())
-    _write_npy(root, 'val', 'scene0100_00', _scene_arrays(30))
+    _write_npy(root, 'val', 'scene0100_00', _scene_arrays(35))
     ds = ScanNetSegDataset(root, ['train', 'val'])
     assert [ds[i]['scene_id'] for i in range(2)] == ['scene0000_00', 'scene0100_00']
-    assert ds[1]['split'] == 'val' and ds[1]['num_points'] == 30
+    assert ds[1]['split'] == 'val' and ds[1]['num_points'] == 35

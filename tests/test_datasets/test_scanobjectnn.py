@@ -55,15 +55,20 @@ def test_round_trip_and_axes(root):
     assert len(ds) == 6 and len(ds.metainfo['classes']) == 15
     item = ds.get_data_info(3)
     assert item['gt_label'] == int(label[3])
-    np.testing.assert_array_equal(item['points'], data[3][:, [2, 0, 1]])
+    np.testing.assert_array_equal(item['coord'], data[3][:, [2, 0, 1]])
     raw = ScanObjectNNDataset(root, variant='pb_t50_rs', split='train', to_zup=False)
-    np.testing.assert_array_equal(raw.get_data_info(3)['points'], data[3])
+    np.testing.assert_array_equal(raw.get_data_info(3)['coord'], data[3])
     assert len(ScanObjectNNDataset(root, variant='obj_only', split='test')) == 4
+
+
+def _clouds(n, p=32):
+    """n random (p, 3) clouds: valid points, whatever the test is about."""
+    return np.random.default_rng(n).normal(size=(n, p, 3)).astype(np.float32)
 
 
 def test_h5_files_subfolder_is_accepted(tmp_path):
     path = osp.join(str(tmp_path), 'h5_files', 'main_split', 'test_objectdataset.h5')
-    _write(path, np.zeros((2, 16, 3), np.float32), np.array([0, 1]))
+    _write(path, _clouds(2), np.array([0, 1]))
     assert len(ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='test')) == 2
 
 
@@ -73,12 +78,12 @@ def test_pipeline_packs_a_sample(root):
     ds = ScanObjectNNDataset(root, variant='obj_bg', split='train', pipeline=[
         dict(type='PointSample', num_points=64),
         dict(type='NormalizePoints'),
-        dict(type='BuildFeats', components=('xyz', 'height')),
-        dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+        dict(type='BuildFeat', keys=('coord', 'height')),
+        dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
     ])
     out = ds[1]
-    assert out['inputs']['points'].shape == (64, 3)
-    assert out['inputs']['feats'].shape == (64, 4)
+    assert out['inputs']['coord'].shape == (64, 3)
+    assert out['inputs']['feat'].shape == (64, 4)
     assert int(out['data_samples'].gt_label) == 1
 
 
@@ -87,8 +92,14 @@ def test_pipeline_packs_a_sample(root):
     (np.zeros((2, 16), np.float32), np.zeros(2, np.int64), 'must be'),
     (np.zeros((2, 16, 3), np.float32), np.zeros(3, np.int64), '2 samples'),
     (np.full((2, 16, 3), np.nan, np.float32), np.zeros(2, np.int64), 'NaN'),
-    (np.zeros((2, 16, 3), np.float32), np.array([0, 15]), r'\[0, 15\)'),
+    (_clouds(2), np.array([0, 15]), r'\[0, 15\)'),
     (np.zeros((2, 16, 3), np.float32), np.array([0.5, 1.0]), 'non-integer'),
+    # tiny and degenerate inputs (docs/reliability.md)
+    (np.zeros((0, 2048, 3), np.float32), np.zeros(0, np.int64), 'holds no samples'),
+    (_clouds(2, p=10), np.zeros(2, np.int64), 'every sample: only 10 points; at least 32'),
+    (_clouds(2, p=1), np.zeros(2, np.int64), 'only 1 point;'),
+    (np.concatenate([_clouds(1, 1024), np.ones((1, 1024, 3), np.float32)]),
+     np.zeros(2, np.int64), 'sample 1: all 1024 points coincide'),
 ])
 def test_malformed_files_raise_naming_the_file(tmp_path, data, label, match):
     path = scanobjectnn_file(str(tmp_path), 'obj_bg', 'test')
@@ -101,3 +112,10 @@ def test_malformed_files_raise_naming_the_file(tmp_path, data, label, match):
 def test_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match='training_objectdataset.h5'):
         ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='train')
+
+
+def test_min_points_is_configurable(tmp_path):
+    path = scanobjectnn_file(str(tmp_path), 'obj_bg', 'test')
+    _write(path, _clouds(2, p=10), np.array([0, 1]))
+    ds = ScanObjectNNDataset(str(tmp_path), variant='obj_bg', split='test', min_points=8)
+    assert ds.get_data_info(0)['coord'].shape == (10, 3)

@@ -14,7 +14,7 @@ from tap3d.registry import DATASETS
 PIPELINE = [
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
+    dict(type='BuildFeat', keys=('coord', 'height')),
     dict(type='PackPointInputs'),
 ]
 
@@ -42,9 +42,9 @@ def test_packed_sample_shapes(root):
     np.random.seed(0)
     out = ds[0]
     inp = out['inputs']
-    assert inp['points'].shape == (1024, 3) and inp['points'].dtype == torch.float32
-    assert inp['feats'].shape == (1024, 4)
-    torch.testing.assert_close(inp['feats'][:, 3], inp['points'][:, 2] - inp['points'][:, 2].min())
+    assert inp['coord'].shape == (1024, 3) and inp['coord'].dtype == torch.float32
+    assert inp['feat'].shape == (1024, 4)
+    torch.testing.assert_close(inp['feat'][:, 3], inp['coord'][:, 2] - inp['coord'][:, 2].min())
     assert inp['views'].shape == (6, 3, 224, 224) and inp['views'].dtype == torch.uint8
     idx = out['data_samples'].metainfo['view_indices']
     assert len(set(idx.tolist())) == 6
@@ -68,16 +68,16 @@ def test_views_random_in_training_fixed_in_test(root):
 
 def test_points_are_zup_and_normalised(root):
     item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, test_mode=True)[0]
-    pts = item['points']
+    pts = item['coord']
     np.testing.assert_allclose(pts.mean(0), 0, atol=1e-5)
     assert abs(np.linalg.norm(pts, axis=1).max() - 1) < 1e-5
     # a chair: its back is tall along z, so z spans the most
     assert np.ptp(pts[:, 2]) > np.ptp(pts[:, 0]) and np.ptp(pts[:, 2]) > np.ptp(pts[:, 1])
     raw = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=0, to_zup=False,
-                            test_mode=True)[0]['points']
+                            test_mode=True)[0]['coord']
     assert np.ptp(raw[:, 1]) == pytest.approx(np.ptp(pts[:, 2]), rel=1e-5)  # y-up on disk
     item2048 = ShapeNet55Dataset(data_root=root, num_points=2048, num_views=1)[0]
-    assert item2048['points'].shape == (2048, 3)
+    assert item2048['coord'].shape == (2048, 3)
 
 
 def _hull_mask(pixels):
@@ -104,13 +104,13 @@ def test_stored_views_match_reader_framing(root):
     for i in range(len(ds)):
         item = ds[i]
         for v in range(0, 12, 3):
-            iou = _hull_iou(item['points'], item['views'][v], item['view_rotations'][v])
+            iou = _hull_iou(item['coord'], item['views'][v], item['view_rotations'][v])
             assert iou >= 0.9, (i, v, iou)
     # negative control: a chair's points without the axis permutation do not match
     chair = [i for i in range(len(ds)) if _category(root, ds.get_data_info(i)) == 'chair'][0]
     wrong = ShapeNet55Dataset(data_root=root, splits=('train', 'test'), num_views=12,
                               to_zup=False, test_mode=True)[chair]
-    ious = [_hull_iou(wrong['points'], wrong['views'][v], wrong['view_rotations'][v])
+    ious = [_hull_iou(wrong['coord'], wrong['views'][v], wrong['view_rotations'][v])
             for v in range(0, 12, 3)]
     assert min(ious) < 0.8
 
@@ -118,7 +118,7 @@ def test_stored_views_match_reader_framing(root):
 def test_all_points_fall_on_the_object(root):
     from scipy import ndimage
     item = ShapeNet55Dataset(data_root=root, splits=('test',), num_views=12, test_mode=True)[0]
-    p = torch.from_numpy(item['points'])[None]
+    p = torch.from_numpy(item['coord'])[None]
     r = torch.from_numpy(item['view_rotations'])[None]
     s, b = compute_framing(p, r)
     px = pixel_indices(p, r, s, b)[0].numpy()
@@ -180,3 +180,51 @@ def test_check_root_lists_every_bad_file(root, tmp_path):
     bad = {osp.basename(p): msg for p, msg in problems}
     assert set(bad) == {f'{stem}_012.jpg', f'{stem}_003.jpg', f'{stem}.ply'}
     assert 'missing' in bad[f'{stem}_012.jpg'] and 'truncated' in bad[f'{stem}.ply']
+
+
+def _write_ply(path, points):
+    header = (f'ply\nformat binary_little_endian 1.0\nelement vertex {len(points)}\n'
+              'property float x\nproperty float y\nproperty float z\nend_header\n')
+    with open(path, 'wb') as f:
+        f.write(header.encode() + np.asarray(points, '<f4').tobytes())
+
+
+@pytest.mark.parametrize('points, message', [
+    (np.random.default_rng(0).normal(size=(1, 3)), '1 points, expected 1024'),
+    (np.random.default_rng(0).normal(size=(10, 3)), '10 points, expected 1024'),
+    (np.random.default_rng(0).normal(size=(2048, 3)), '2048 points, expected 1024'),
+    (np.ones((1024, 3)), 'all 1024 points coincide'),
+    (np.zeros((0, 3)), 'holds no points'),
+])
+def test_tiny_and_degenerate_clouds_are_refused(root, tmp_path, points, message):
+    """The reader and `create_data.py check` apply one rule and give one message."""
+    dst = _copy(root, tmp_path)
+    ds = ShapeNet55Dataset(data_root=dst, splits=('test',), num_views=2, test_mode=True)
+    ply = ds.get_data_info(0)['ply_path']
+    _write_ply(ply, points)
+    with pytest.raises(DataFileError, match=message) as err:
+        ds[0]
+    assert str(err.value).startswith(ply + ': ')
+    _, problems = check_shapenet55_root(dst, check_images=False)
+    assert (ply, str(err.value)[len(ply) + 2:]) in problems
+
+
+def test_greyscale_views_are_converted_with_one_warning(root, tmp_path, monkeypatch):
+    from PIL import Image
+
+    import tap3d.datasets.io as io
+    dst = _copy(root, tmp_path)
+    ds = ShapeNet55Dataset(data_root=dst, splits=('test',), num_views=12, test_mode=True)
+    stem = ds.get_data_info(0)['stem']
+    views = [osp.join(dst, 'shapenet55v1', 'test', f'{stem}_{k:03d}.jpg') for k in (1, 2)]
+    for path in views:  # MVCNN-style shaded grey render, stored as one channel
+        Image.open(path).convert('L').save(path)
+    logged = []
+    monkeypatch.setattr(io, '_warned', set())
+    monkeypatch.setattr('mmengine.logging.print_log', lambda msg, **kw: logged.append(msg))
+    for _ in range(2):
+        item = ds[0]
+    grey = item['views'][0]
+    assert grey.shape == (224, 224, 3) and (grey[..., 0] == grey[..., 2]).all()
+    assert len(logged) == 1  # once per process, naming the first file
+    assert logged[0].startswith(views[0] + ': greyscale image (mode L) converted to RGB')

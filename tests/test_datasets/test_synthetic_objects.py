@@ -7,9 +7,12 @@ import pytest
 
 from tap3d.datasets.io import read_h5
 from tap3d.datasets.synthetic import shapes
-from tap3d.datasets.synthetic.objects import (ZUP_TO_YUP, write_synthetic_modelnet40,
-                                              write_synthetic_scanobjectnn,
-                                              write_synthetic_shapenetpart)
+from tap3d.datasets.synthetic.objects import (
+    ZUP_TO_YUP,
+    write_synthetic_modelnet40,
+    write_synthetic_scanobjectnn,
+    write_synthetic_shapenetpart,
+)
 from tap3d.geometry import SHAPENET_TO_ZUP
 
 
@@ -78,7 +81,7 @@ def test_scanobjectnn_files(tmp_path):
     assert np.median(y[mask == -1]) < np.median(y[mask == 1])
     from tap3d.datasets import ScanObjectNNDataset
     ds = ScanObjectNNDataset(data_root=root, variant='pb_t50_rs', split='test')
-    assert len(ds) == 30 and ds[0]['points'].shape == (2048, 3)
+    assert len(ds) == 30 and ds[0]['coord'].shape == (2048, 3)
     # a second call finds the files complete and leaves them alone
     before = os.path.getmtime(osp.join(root, 'main_split', 'test_objectdataset.h5'))
     write_synthetic_scanobjectnn(root, num_train=2, num_test=1, pb_variants=2, progress=False)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from tap3d.evaluation.metrics.det_metric import DetMetric, box_iou_3d_np, voc_ap
+from tap3d.evaluation.metrics.det_metric import DetMetric, voc_ap
+from tap3d.geometry.boxes import axis_aligned_iou_3d_np
 
 
 def _sample(pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels):
@@ -35,7 +36,7 @@ def test_perfect_predictions_give_ap_one():
 def test_shifted_box_lies_between_thresholds():
     # Shift by 0.5 along x: IoU = 0.5 / 1.5 = 1/3, between 0.25 and 0.5.
     shifted = [[0.5, 0, 0, 1, 1, 1]]
-    assert box_iou_3d_np(np.array(shifted), np.array(GT[:1]))[0, 0] == pytest.approx(1 / 3)
+    assert axis_aligned_iou_3d_np(np.array(shifted), np.array(GT[:1]))[0, 0] == pytest.approx(1 / 3)
     m = _run([_sample(shifted, [0.9], [0], GT[:1], [0])])
     assert m['a_AP_0.25'] == pytest.approx(1.0)
     assert m['a_AP_0.50'] == pytest.approx(0.0)

@@ -4,9 +4,16 @@ import numpy as np
 import pytest
 import torch
 
-from tap3d.geometry import (FLOOR_TOLERANCE, camera_points, compute_framing,
-                            fixed_view_rotations, optical_lines, pixel_indices, project_points,
-                            random_view_rotations)
+from tap3d.geometry import (
+    FLOOR_TOLERANCE,
+    camera_points,
+    compute_framing,
+    fixed_view_rotations,
+    optical_lines,
+    pixel_indices,
+    project_points,
+    random_view_rotations,
+)
 
 IMG, OBJ = 224, 200
 PAD = (IMG - OBJ) // 2
@@ -22,7 +29,7 @@ def _random_batch(b=3, v=4, n=500, seed=0, dtype=torch.float32):
 
 
 def _reference_pixels(points, rotations, img_size=IMG, obj_size=OBJ):
-    """TAP.md §3 written out literally, per sample and view, in float64 numpy."""
+    """docs/tap.md §5 written out literally, per sample and view, in float64 numpy."""
     p = points.double().numpy()
     r = rotations.double().numpy()
     out = np.zeros(r.shape[:2] + (p.shape[1], 2), dtype=np.int64)

@@ -3,8 +3,13 @@ import math
 import pytest
 import torch
 
-from tap3d.geometry import (fixed_view_angles, fixed_view_rotations, random_view_rotations,
-                            rodrigues, rotation_matrix)
+from tap3d.geometry import (
+    fixed_view_angles,
+    fixed_view_rotations,
+    random_view_rotations,
+    rodrigues,
+    rotation_matrix,
+)
 
 
 def _assert_rotations(rot, atol=1e-5):

@@ -3,14 +3,11 @@ import pytest
 import torch
 from mmengine.structures import BaseDataElement
 
-from tap3d.models.backbones.detr3d_encoder import ThreeDETREncoder, ThreeDETREncoderLayer
-from tap3d.models.heads.detr3d_head import FourierPositionEmbedding3D, ThreeDETRHead
+from tap3d.models.backbones.three_detr_encoder import ThreeDETREncoder, ThreeDETREncoderLayer
+from tap3d.models.heads.three_detr_head import FourierPositionEmbedding3D, ThreeDETRHead
 from tap3d.models.losses.set_criterion import HungarianMatcher3D, SetCriterion3D
 from tap3d.registry import MODELS
-
-
-def _count(module):
-    return sum(p.numel() for p in module.parameters())
+from tap3d.testing import count_parameters as _count
 
 
 def _tiny_detector(encoder_type='masked', **head_kw):
@@ -53,19 +50,19 @@ def test_parameter_counts_match_the_authors(encoder_type, proj_layers, expected)
 
 def test_encoder_contract_and_interim_downsampling():
     enc = ThreeDETREncoder(num_points=64, num_samples=8)
-    out = enc(dict(points=torch.rand(2, 200, 3)))
+    out = enc(dict(coord=torch.rand(2, 200, 3)))
     assert out['coords'].shape == (2, 32, 3) and out['feats'].shape == (2, 32, 256)
     assert enc.out_channels == 256
     # The returned coordinates are input points, located by 'indices'.
     pts = torch.rand(2, 200, 3)
-    out = enc(dict(points=pts))
+    out = enc(dict(coord=pts))
     assert torch.equal(torch.gather(pts, 1, out['indices'][..., None].expand(-1, -1, 3)),
                        out['coords'])
     # Default scene preset: 2048 pre-encoder points, 1024 after the interim SA.
     default = ThreeDETREncoder()
     assert default.pre_encoder.num_points == 2048 and default.interim.num_points == 1024
     plain = ThreeDETREncoder(encoder_type='vanilla', num_points=64, num_samples=8)
-    assert plain(dict(points=torch.rand(1, 100, 3)))['coords'].shape == (1, 64, 3)
+    assert plain(dict(coord=torch.rand(1, 100, 3)))['coords'].shape == (1, 64, 3)
 
 
 def test_masking_radius_reproduces_squared_radii():
@@ -101,7 +98,7 @@ def test_offset_inputs_and_feature_channels():
     with pytest.raises(ValueError, match='same number of points'):
         enc(dict(coord=coord, feat=feat, offset=torch.tensor([90, 200])))
     with pytest.raises(ValueError, match='feature channels'):
-        enc(dict(points=torch.rand(1, 100, 3)))
+        enc(dict(coord=torch.rand(1, 100, 3)))
 
 
 def test_fourier_embedding_uses_scene_bounds():
@@ -129,7 +126,7 @@ def test_matcher_recovers_a_permutation_and_zero_losses():
                center_normalized=(pred[None, :, :3] - lo[:, None]) / (hi - lo)[:, None],
                size_normalized=pred[None, :, 3:] / (hi - lo)[:, None])
     cls_prob = logits.softmax(-1)
-    from tap3d.models.utils.box3d import axis_aligned_giou_3d
+    from tap3d.geometry.boxes import axis_aligned_giou_3d
     q, g = HungarianMatcher3D()(cls_prob, [axis_aligned_giou_3d(pred, gt)],
                                 [torch.zeros(4, 3)], [labels])[0]
     assert dict(zip(q.tolist(), g.tolist())) == {0: 2, 1: 0, 2: 1}
@@ -157,27 +154,27 @@ def test_detector_modes_loss_predict_tensor():
     torch.manual_seed(0)
     model = _tiny_detector()
     pts, samples = _scene()
-    outs = model(dict(points=pts), mode='tensor')
+    outs = model(dict(coord=pts), mode='tensor')
     assert len(outs) == 2 and outs[-1]['cls_logits'].shape == (2, 12, 5)
     assert outs[-1]['bboxes'].shape == (2, 12, 6)
-    losses = model(dict(points=pts), samples, mode='loss')
+    losses = model(dict(coord=pts), samples, mode='loss')
     # Final layer + one auxiliary layer, each with 4 terms.
     assert {'loss_giou', 'loss_cls', 'loss_center', 'loss_size', 'd0.loss_giou'} <= set(losses)
     assert len(losses) == 8
     sum(losses.values()).backward()
     assert model.backbone.pre_encoder.mlp[0].weight.grad.abs().sum() > 0
     model.eval()
-    res = model(dict(points=pts), samples, mode='predict')
+    res = model(dict(coord=pts), samples, mode='predict')
     k = res[0].pred_bboxes_3d.shape[0]
     # Per-class proposals: every kept box is reported once per class.
     assert k % 4 == 0 and res[0].pred_scores_3d.shape == (k,)
     assert res[0].pred_labels_3d.shape == (k,)
     with pytest.raises(ValueError, match='mode'):
-        model(dict(points=pts), samples, mode='bogus')
+        model(dict(coord=pts), samples, mode='bogus')
     # Mixed precision: matching and losses still run in float32.
     model.train()
     with torch.autocast('cpu', dtype=torch.bfloat16):
-        losses = model(dict(points=pts), samples, mode='loss')
+        losses = model(dict(coord=pts), samples, mode='loss')
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for v in losses.values())
 
 
@@ -199,7 +196,7 @@ def test_layers_are_pre_norm_like_torch_reference():
     embeddings for the decoder) they equal PyTorch's norm_first layers."""
     from torch import nn
 
-    from tap3d.models.heads.detr3d_head import ThreeDETRDecoderLayer
+    from tap3d.models.heads.three_detr_head import ThreeDETRDecoderLayer
     torch.manual_seed(0)
     enc = ThreeDETREncoderLayer(32, 4, 16, dropout=0.0).eval()
     ref = nn.TransformerEncoderLayer(32, 4, 16, dropout=0.0, batch_first=True,

@@ -16,11 +16,12 @@ from tap3d.registry import MODELS
 from tap3d.utils import register_all_modules
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-DET_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '3detr', '*.py')))
-TAP_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'tap', 'tap_3detr*.py')))
+DET_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', '3detr', '**', '*.py'), recursive=True))
+TAP_CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'tap', '**', 'tap_3detr*.py'),
+                             recursive=True))
 TAP_MODEL = osp.join(ROOT, 'configs', '_base_', 'models', '3detr-m_tap.py')
-FINETUNE = osp.join(ROOT, 'configs', '3detr', '3detr-m_tap-shapenet55-pre_8xb8-1080e_scannet.py')
-SYNTHETIC = osp.join(ROOT, 'configs', '3detr', '3detr-m_1xb2-4e_synthetic-scannet.py')
+FINETUNE = osp.join(ROOT, 'configs', '3detr', '3detr-m_tap-shapenet55-pre_1xb8-1080e_scannet.py')
+SYNTHETIC = osp.join(ROOT, 'configs', '3detr', 'synthetic', '3detr-m_1xb2-4e_synthetic-scannet.py')
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -55,7 +56,7 @@ def test_config_loads_and_builds(path):
 
 
 def test_schedule_matches_3detr():
-    cfg = Config.fromfile(osp.join(ROOT, 'configs', '3detr', '3detr_scannet.py'))
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', '3detr', '3detr-m_1xb8-1080e_scannet.py'))
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 5e-4, 0.1)
     assert cfg.optim_wrapper.clip_grad.max_norm == 0.1
@@ -65,7 +66,7 @@ def test_schedule_matches_3detr():
     assert warm.start_factor * opt.lr == pytest.approx(1e-6)
     # The 3DETR-m script's encoder dropout; the plain preset keeps 0.1.
     assert cfg.model.backbone.dropout == 0.3
-    plain = Config.fromfile(osp.join(ROOT, 'configs', '3detr', '3detr_8xb8-1080e_scannet.py'))
+    plain = Config.fromfile(osp.join(ROOT, 'configs', '3detr', '3detr_1xb8-1080e_scannet.py'))
     assert plain.model.backbone.dropout == 0.1 and plain.model.head.proj_hidden_layers == 2
 
 

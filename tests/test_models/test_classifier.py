@@ -5,7 +5,6 @@ from mmengine.structures import BaseDataElement
 
 from tap3d.models.classifiers.point_classifier import PointClassifier, scale_for_vote
 
-
 pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
 
@@ -17,7 +16,7 @@ def _batch(B=3, N=24, seed=0):
     points = torch.rand(B, N, 3, generator=gen)
     feats = torch.cat([points, points[..., 2:] - points[..., 2:].amin(1, keepdim=True)], -1)
     samples = [BaseDataElement(gt_label=torch.tensor([i % 5])) for i in range(B)]
-    return dict(points=points, feats=feats), samples
+    return dict(coord=points, feat=feats), samples
 
 
 def _model(**test_cfg):
@@ -94,15 +93,14 @@ def test_scale_for_vote_keeps_feats_consistent_with_points():
     inputs, _ = _batch()
     scales = torch.tensor([[1.1, 0.9, 1.2], [1.0, 1.0, 0.5], [2.0, 1.0, 1.0]])
     out = scale_for_vote(inputs, scales)
-    assert torch.allclose(out['feats'][..., :3], out['points'])
-    height = out['points'][..., 2] - out['points'][..., 2].amin(1, keepdim=True)
-    assert torch.allclose(out['feats'][..., 3], height, atol=1e-6)
+    assert torch.allclose(out['feat'][..., :3], out['coord'])
+    height = out['coord'][..., 2] - out['coord'][..., 2].amin(1, keepdim=True)
+    assert torch.allclose(out['feat'][..., 3], height, atol=1e-6)
     with pytest.raises(ValueError, match='vote_feat_axes'):
         scale_for_vote(inputs, scales, feat_axes=(0, 1, 2))
 
 
 def test_pointmlp_classifier_parameter_count():
-    pointmlp = pytest.importorskip('tap3d.models.backbones.pointmlp')
     model = PointClassifier(backbone=dict(type='PointMLP'),
                             head=dict(type='ClsHead', num_classes=15))
     assert model.head.in_channels == 1024
@@ -125,7 +123,6 @@ TINY_BACKBONES = {
 @pytest.mark.parametrize('name', sorted(TINY_BACKBONES))
 def test_tap_pretraining_runs_and_transfers_into_the_classifier(name, tmp_path):
     """The backbone pre-trains with the TAP head and every key loads into the classifier."""
-    pytest.importorskip('tap3d.models.pretrainers.tap')
     from tap3d.registry import MODELS
     from tap3d.utils import register_all_modules
     register_all_modules(init_default_scope=True)
@@ -145,7 +142,7 @@ def test_tap_pretraining_runs_and_transfers_into_the_classifier(name, tmp_path):
     ckpt = str(tmp_path / 'tap.pth')
     torch.save({'state_dict': pretrainer.state_dict()}, ckpt)
     model = PointClassifier(
-        backbone=dict(cls_backbone, init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+        backbone=dict(cls_backbone, init_cfg=dict(type='CheckedPretrained', checkpoint=ckpt,
                                                   prefix='backbone.')),
         head=dict(type='ClsHead', num_classes=5))
     model.init_weights()

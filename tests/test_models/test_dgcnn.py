@@ -4,13 +4,10 @@ import torch
 
 from tap3d.models.backbones.dgcnn import DGCNN, knn_indices
 from tap3d.models.heads.cls_head import ClsHead
-
+from tap3d.testing import check_backbone_contract, object_batch
+from tap3d.testing import count_parameters as _count
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
-
-
-def _count(module):
-    return sum(p.numel() for p in module.parameters())
 
 
 def test_parameter_count_matches_the_tap_configuration():
@@ -35,20 +32,16 @@ def test_knn_indices_match_brute_force():
 def test_forward_backward_contract():
     torch.manual_seed(0)
     model = DGCNN(in_channels=4, k=8, channels=(8, 8, 16, 16), embed_dims=32)
-    points = torch.rand(2, 48, 3, requires_grad=True)
-    feats = torch.cat([points, points[..., 2:]], dim=-1)
-    out = model(dict(points=points, feats=feats))
-    assert out['coords'].shape == (2, 48, 3)
-    assert torch.equal(out['coords'], points)  # M = N: the centres are the input points
-    assert out['feats'].shape == (2, 48, 32)
-    assert out['global_feat'].shape == (2, 64)
-    (out['global_feat'].sum() + out['feats'].sum()).backward()
+    inputs = object_batch(num_points=48)
+    out = check_backbone_contract(model, inputs, num_tokens=48, channels=32,
+                                  global_channels=64)
+    assert torch.equal(out['coords'], inputs['coord'])  # M = N: the centres are the points
     assert model.edge_convs[0].conv[0].weight.grad.abs().sum() > 0
 
 
 def test_optional_fps_centres():
     model = DGCNN(in_channels=3, k=4, channels=(8, 8, 8, 8), embed_dims=16, num_centers=10)
-    out = model(dict(points=torch.rand(2, 32, 3)))
+    out = model(dict(coord=torch.rand(2, 32, 3)))
     assert out['coords'].shape == (2, 10, 3)
     assert out['feats'].shape == (2, 10, 16)
 
@@ -56,4 +49,4 @@ def test_optional_fps_centres():
 def test_too_few_points_for_k_raises():
     model = DGCNN(in_channels=3, k=20, channels=(8, 8, 8, 8), embed_dims=16)
     with pytest.raises(ValueError, match='k=20'):
-        model(dict(points=torch.rand(1, 10, 3)))
+        model(dict(coord=torch.rand(1, 10, 3)))

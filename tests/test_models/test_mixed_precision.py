@@ -45,20 +45,22 @@ def _partseg_batch(batch, num_points):
     samples = [BaseDataElement(gt_label=torch.tensor([c]),
                                gt_part_labels=torch.randint(0, 50, (num_points, ), generator=g))
                for c in (11, 0, 5, 15)[:batch]]
-    return dict(points=pts, feats=torch.cat([pts, nrm], -1)), samples
+    return dict(coord=pts, feat=torch.cat([pts, nrm], -1)), samples
 
 
 # config, points per cloud (or scene), batch size, loss tolerance
 CASES = [
-    ('tap/tap_pointmlp_synthetic-cpu.py', 512, 2, DENSE_RTOL),
-    ('pointmlp/pointmlp_1xb8-2e_synthetic-scanobjectnn.py', 512, 3, CLASSIFIER_RTOL),
-    ('pointnet2/pointnet2-ssg_1xb8-2e_synthetic-scanobjectnn.py', 512, 3, CLASSIFIER_RTOL),
-    ('dgcnn/dgcnn_1xb8-2e_synthetic-scanobjectnn.py', 256, 3, CLASSIFIER_RTOL),
-    ('point_transformer/point-transformer_1xb8-2e_synthetic-scanobjectnn.py', 512, 3,
+    ('tap/synthetic/tap_pointmlp_synthetic-cpu.py', 512, 2, DENSE_RTOL),
+    ('pointmlp/synthetic/pointmlp_1xb8-2e_synthetic-scanobjectnn.py', 512, 3, CLASSIFIER_RTOL),
+    ('pointnet2/synthetic/pointnet2-ssg_1xb8-2e_synthetic-scanobjectnn.py', 512, 3,
      CLASSIFIER_RTOL),
-    ('pointmlp/pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py', 256, 2, DENSE_RTOL),
-    ('3detr/3detr-m_1xb2-4e_synthetic-scannet.py', 2000, 2, DENSE_RTOL),
-    ('ptv2/ptv2m2_1xb2-2e_synthetic-scannet.py', 2000, 2, DENSE_RTOL),
+    ('dgcnn/synthetic/dgcnn_1xb8-2e_synthetic-scanobjectnn.py', 256, 3, CLASSIFIER_RTOL),
+    ('standard_transformer/synthetic/standard-transformer_1xb8-2e_synthetic-scanobjectnn.py',
+     512, 3, CLASSIFIER_RTOL),
+    ('pointmlp/synthetic/pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py', 256, 2,
+     DENSE_RTOL),
+    ('3detr/synthetic/3detr-m_1xb2-4e_synthetic-scannet.py', 2000, 2, DENSE_RTOL),
+    ('ptv2/synthetic/ptv2m2_1xb2-2e_synthetic-scannet.py', 2000, 2, DENSE_RTOL),
 ]
 
 

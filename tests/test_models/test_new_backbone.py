@@ -12,17 +12,10 @@ DATA = osp.join(REPO, 'tests', 'data')
 IMG, OBJ = 32, 28
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # the CPU is shared: one thread avoids oversubscription stalls
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
 
 
 def test_toy_backbone_pretrains_through_config(tmp_path, monkeypatch):
-    pytest.importorskip('trimesh')
     monkeypatch.syspath_prepend(DATA)  # where the user's module lives
     from tap3d.registry import MODELS
     from tests.data.tap_fixtures import write_tiny_shapenet55

@@ -31,7 +31,7 @@ def batch(b=2, n=64, seed=0):
     g = torch.Generator().manual_seed(seed)
     pts = torch.rand(b, n, 3, generator=g) * 2 - 1
     nrm = torch.nn.functional.normalize(torch.randn(b, n, 3, generator=g), dim=-1)
-    inputs = dict(points=pts, feats=torch.cat([pts, nrm], -1))
+    inputs = dict(coord=pts, feat=torch.cat([pts, nrm], -1))
     samples = []
     for i, cat in enumerate([11, 0, 5, 15][:b]):  # mug, airplane, earphone, table
         s = BaseDataElement()
@@ -98,13 +98,13 @@ def test_voting_averages_scaled_passes():
 def test_vote_scaling_keeps_features_consistent():
     inputs, _ = batch(b=1, n=5)
     scales = torch.tensor([[2.0, 1.0, 0.5]])
-    out = scale_partseg_inputs(inputs, scales, ('xyz', 'normals'))
-    torch.testing.assert_close(out['points'], inputs['points'] * scales)
-    torch.testing.assert_close(out['feats'][..., :3], out['points'])
-    nrm = out['feats'][..., 3:]
+    out = scale_partseg_inputs(inputs, scales, ('coord', 'normal'))
+    torch.testing.assert_close(out['coord'], inputs['coord'] * scales)
+    torch.testing.assert_close(out['feat'][..., :3], out['coord'])
+    nrm = out['feat'][..., 3:]
     torch.testing.assert_close(nrm.norm(dim=-1), torch.ones(1, 5))
     # a normal transforms by the inverse scale: it stays orthogonal to scaled tangents
-    expect = torch.nn.functional.normalize(inputs['feats'][..., 3:] / scales, dim=-1)
+    expect = torch.nn.functional.normalize(inputs['feat'][..., 3:] / scales, dim=-1)
     torch.testing.assert_close(nrm, expect)
     with pytest.raises(ValueError, match='vote_feat_layout'):
         scale_partseg_inputs(inputs, scales, ('xyz', ))
@@ -157,7 +157,7 @@ def test_tap_backbone_transfers_every_encoder_key(tmp_path):
     assert torch.equal(state[skip], fresh) and state[skip].shape[1] == 6
     # the checked plain initialiser refuses the 4 -> 6 channel mismatch outright
     strict = small_model(backbone=dict(SMALL_BACKBONE, init_cfg=dict(
-        type='Pretrained', checkpoint=path, prefix='backbone.')))
+        type='CheckedPretrained', checkpoint=path, prefix='backbone.')))
     with pytest.raises(RuntimeError, match='embedding.net.0.weight'):
         strict.init_weights()
 
@@ -165,7 +165,7 @@ def test_tap_backbone_transfers_every_encoder_key(tmp_path):
 def test_same_width_checkpoint_transfers_with_plain_pretrained(tmp_path):
     path, ckpt = _tap_checkpoint(tmp_path, in_channels=6)
     model = small_model(backbone=dict(SMALL_BACKBONE, init_cfg=dict(
-        type='Pretrained', checkpoint=path, prefix='backbone.')))
+        type='CheckedPretrained', checkpoint=path, prefix='backbone.')))
     model.init_weights()
     state = model.backbone.state_dict()
     assert len(model.backbone.pretrained_report['matched']) == len(state)
@@ -196,9 +196,10 @@ def _cfg(path):
 
 
 @pytest.mark.parametrize('tap_config, partseg_config', [
-    ('configs/tap/pointmlp_shapenet.py', 'configs/pointmlp/pointmlp_tap_partseg.py'),
-    ('configs/tap/tap_pointmlp_synthetic-cpu.py',
-     'configs/pointmlp/pointmlp-partseg_tap-synthetic-pre_1xb8-2e_synthetic-shapenetpart.py'),
+    ('configs/tap/pointmlp_shapenet.py',
+     'configs/pointmlp/pointmlp-partseg_tap-shapenet55-pre_1xb16-adamw-step-300e_shapenetpart.py'),
+    ('configs/tap/synthetic/tap_pointmlp_synthetic-cpu.py',
+     'configs/pointmlp/synthetic/pointmlp-partseg_tap-synthetic-pre_1xb8-2e_synthetic-shapenetpart.py'),
 ])
 def test_fine_tune_configs_fit_their_pre_training(tap_config, partseg_config):
     """Every encoder tensor of the fine-tune model has the pre-trained name and shape."""
@@ -236,7 +237,7 @@ def test_refinement_relabels_tiny_parts_by_their_neighbours():
     model.test_cfg['refine'] = 30
     refined = model(inputs, samples, mode='predict')
     for i, s in enumerate(refined):
-        expect = refine_parts(inputs['points'][i], plain[i],
+        expect = refine_parts(inputs['coord'][i], plain[i],
                               model.category_parts[samples[i].gt_label[0]], 30)
         assert torch.equal(s.pred_part_labels, expect)
     assert any(not torch.equal(a, b.pred_part_labels) for a, b in zip(plain, refined))

@@ -5,13 +5,10 @@ import torch
 
 from tap3d.models.backbones.pointnet2 import PointNet2
 from tap3d.models.heads.cls_head import ClsHead
-
+from tap3d.testing import check_backbone_contract, object_batch
+from tap3d.testing import count_parameters as _count
 
 pytestmark = pytest.mark.usefixtures('one_thread')  # see conftest.py
-
-
-def _count(module):
-    return sum(p.numel() for p in module.parameters())
 
 
 def test_ssg_parameter_count_matches_the_tap_configuration():
@@ -34,13 +31,8 @@ def test_msg_preset_builds_with_concatenated_scales():
 def test_forward_backward_contract_classification_form():
     torch.manual_seed(0)
     model = PointNet2(in_channels=4, num_points=(32, 8, None), num_samples=(8, 8, None))
-    points = torch.rand(2, 64, 3)
-    feats = torch.cat([points, points[..., 2:]], dim=-1)
-    out = model(dict(points=points, feats=feats))
-    assert out['coords'].shape == (2, 1, 3)
-    assert out['feats'].shape == (2, 1, 1024)
-    assert out['global_feat'].shape == (2, 1024)
-    out['global_feat'].sum().backward()
+    check_backbone_contract(model, object_batch(), num_tokens=1, channels=1024,
+                            global_channels=1024)
     assert model.stages[0].branches[0][0].weight.grad.abs().sum() > 0
 
 
@@ -53,7 +45,7 @@ def test_tap_form_keeps_local_centres_with_the_same_weights():
     assert cls_form.state_dict().keys() == tap_form.state_dict().keys()
     tap_form.load_state_dict(cls_form.state_dict())
     points = torch.rand(2, 64, 3)
-    out = tap_form(dict(points=points, feats=torch.cat([points, points[..., 2:]], -1)))
+    out = tap_form(dict(coord=points, feat=torch.cat([points, points[..., 2:]], -1)))
     assert out['coords'].shape == (2, 8, 3)
     assert out['feats'].shape == (2, 8, 1024)
     # Centres are actual input points (FPS).
@@ -64,4 +56,4 @@ def test_tap_form_keeps_local_centres_with_the_same_weights():
 def test_wrong_feature_width_raises():
     model = PointNet2(in_channels=4, num_points=(16, 8, None), num_samples=(4, 4, None))
     with pytest.raises(ValueError, match='4 input feature channels'):
-        model(dict(points=torch.rand(1, 32, 3), feats=torch.rand(1, 32, 3)))
+        model(dict(coord=torch.rand(1, 32, 3), feat=torch.rand(1, 32, 3)))

@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from tap3d.models.backbones.ptv2 import (GridPool, GroupedVectorAttention, PointTransformerV2,
-                                        UnpoolWithSkip, knn_self)
+from tap3d.models.backbones.ptv2 import (
+    GridPool,
+    GroupedVectorAttention,
+    PointTransformerV2,
+    UnpoolWithSkip,
+    knn_self,
+)
 from tap3d.models.heads.seg_head import SegHead
 
 

@@ -7,8 +7,8 @@ import sys
 import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TAP_CFG = 'configs/tap/tap_ptv2_1xb2-2e_synthetic-scannet.py'
-SEG_CFG = 'configs/ptv2/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py'
+TAP_CFG = 'configs/tap/synthetic/tap_ptv2_1xb2-2e_synthetic-scannet.py'
+SEG_CFG = 'configs/ptv2/synthetic/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py'
 
 
 def load_tool(name):

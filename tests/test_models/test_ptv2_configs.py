@@ -12,13 +12,13 @@ from tap3d.registry import MODELS
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = [
     'configs/ptv2/ptv2m2_4xb3-cosine-900e_scannet.py',
-    'configs/ptv2/ptv2_scannet.py',
+    'configs/ptv2/ptv2m2_4xb3-cosine-900e_scannet.py',
     'configs/ptv2/ptv2m2_tap-scannet-pre_4xb3-cosine-900e_scannet.py',
-    'configs/ptv2/ptv2m2_1xb2-2e_synthetic-scannet.py',
-    'configs/ptv2/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py',
+    'configs/ptv2/synthetic/ptv2m2_1xb2-2e_synthetic-scannet.py',
+    'configs/ptv2/synthetic/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py',
     'configs/tap/tap_ptv2_4xb3-cosine-100e_scannet.py',
-    'configs/tap/tap_ptv2_scannet.py',
-    'configs/tap/tap_ptv2_1xb2-2e_synthetic-scannet.py',
+    'configs/tap/tap_ptv2_4xb3-cosine-100e_scannet.py',
+    'configs/tap/synthetic/tap_ptv2_1xb2-2e_synthetic-scannet.py',
 ]
 
 
@@ -48,11 +48,11 @@ def test_scannet_config_has_reference_parameter_count():
 def test_tap_checkpoint_transfers_every_encoder_key(tmp_path):
     from mmengine.registry import DefaultScope
     torch.manual_seed(0)
-    pre = _build(_cfg('configs/tap/tap_ptv2_1xb2-2e_synthetic-scannet.py').model)
+    pre = _build(_cfg('configs/tap/synthetic/tap_ptv2_1xb2-2e_synthetic-scannet.py').model)
     ckpt = tmp_path / 'tap.pth'
     torch.save({'state_dict': pre.state_dict(), 'meta': {}}, ckpt)
 
-    cfg = _cfg('configs/ptv2/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py')
+    cfg = _cfg('configs/ptv2/synthetic/ptv2m2_tap-synthetic-pre_1xb2-2e_synthetic-scannet.py')
     cfg.model.backbone.init_cfg.checkpoint = str(ckpt)
     model = MODELS.build(cfg.model)
     with DefaultScope.overwrite_default_scope('tap3d'):

@@ -7,7 +7,6 @@ import torch
 
 from tap3d.evaluation.metrics.view_metric import ViewMetric
 from tap3d.geometry import fixed_view_rotations
-from tap3d.models.pretrainers import TAPPretrainer
 from tap3d.registry import MODELS
 
 TINY_BACKBONE = dict(type='PointMLP', in_channels=4, embed_dim=8, dim_expansion=(2, 2),
@@ -32,7 +31,7 @@ def _batch(B=2, N=128, V=3, img=32, seed=0):
     views = torch.ones(B, V, 3, img, img)
     views[..., 8:20, 10:22] = 0.4
     R = fixed_view_rotations(12)[:V].expand(B, V, 3, 3).contiguous()
-    return dict(points=points, feats=feats, views=views, view_rotations=R)
+    return dict(coord=points, feat=feats, views=views, view_rotations=R)
 
 
 def _model(**kwargs):
@@ -95,6 +94,7 @@ def test_view_metric():
 def test_backbone_transfers_to_a_classifier(tmp_path, one_thread):
     """Every backbone key of a TAP checkpoint loads into a downstream model."""
     from mmengine.runner.checkpoint import save_checkpoint
+
     from tap3d.utils.pretrained import load_pretrained
     torch.manual_seed(0)
     tap = _model()
@@ -110,7 +110,7 @@ def test_backbone_transfers_to_a_classifier(tmp_path, one_thread):
         assert torch.equal(classifier.backbone.state_dict()[k], v), k
     # the same through init_cfg, as a fine-tuning config does
     cls_cfg['backbone'] = dict(TINY_BACKBONE, init_cfg=dict(
-        type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))
+        type='CheckedPretrained', checkpoint=str(ckpt), prefix='backbone.'))
     classifier = MODELS.build(cls_cfg)
     classifier.init_weights()
     w = classifier.backbone.embedding.net[0].weight
@@ -119,7 +119,8 @@ def test_backbone_transfers_to_a_classifier(tmp_path, one_thread):
 
 def _procedural_shapes(N, img, obj, view_ids):
     """4 simple meshes, their normalised surface samples and rendered views."""
-    trimesh = pytest.importorskip('trimesh')
+    import trimesh
+
     from tap3d.rendering import render_mesh, sample_surface_points
     meshes = [trimesh.creation.box((1.6, 0.8, 0.5)), trimesh.creation.cylinder(0.4, 1.6),
               trimesh.creation.cone(0.7, 1.2), trimesh.creation.annulus(0.3, 0.8, 0.4)]
@@ -138,7 +139,7 @@ def _procedural_shapes(N, img, obj, view_ids):
         views.append(img_u8.permute(0, 3, 1, 2).float() / 255)
     points = torch.stack(points)
     feats = torch.cat([points, points[..., 2:] - points[..., 2:].min(1, keepdim=True)[0]], -1)
-    return dict(points=points, feats=feats, views=torch.stack(views),
+    return dict(coord=points, feat=feats, views=torch.stack(views),
                 view_rotations=R.expand(4, -1, 3, 3).contiguous())
 
 

@@ -256,8 +256,8 @@ def test_a_backbone_through_the_interpreted_kernels(monkeypatch):
     from tap3d.models.backbones import PointMLP
     torch.manual_seed(0)
     model = PointMLP(in_channels=3, embed_dim=8, k_neighbors=(4, 4, 4, 4)).eval()
-    inputs = dict(points=torch.rand(2, 64, 3))
-    inputs['feats'] = inputs['points']
+    inputs = dict(coord=torch.rand(2, 64, 3))
+    inputs['feat'] = inputs['coord']
     with torch.no_grad():
         expected = model(inputs)['feats']
         monkeypatch.setenv(dispatch.ENV, 'interpret')

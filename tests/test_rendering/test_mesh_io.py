@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
 import torch
+import trimesh
 
 from tap3d.rendering import load_mesh, sample_surface_points
-
-trimesh = pytest.importorskip('trimesh')
 
 
 @pytest.mark.parametrize('ext', ['obj', 'off', 'ply'])

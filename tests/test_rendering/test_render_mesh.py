@@ -1,13 +1,17 @@
 import numpy as np
 import pytest
 import torch
+import trimesh
 
-from tap3d.geometry import (compute_framing, fixed_view_rotations, pixel_indices,
-                            random_view_rotations, rotation_matrix)
+from tap3d.geometry import (
+    compute_framing,
+    fixed_view_rotations,
+    pixel_indices,
+    random_view_rotations,
+    rotation_matrix,
+)
 from tap3d.rendering import render_mesh, sample_surface_points
 from tap3d.rendering.shading import MESH_ALBEDO, lambert
-
-trimesh = pytest.importorskip('trimesh')
 
 try:
     import embreex  # noqa: F401

@@ -102,7 +102,7 @@ def test_shapenet55_views_from_meshes(tmp_path, capsys):
     assert rc == 0 and '2 written' in stdout
     from tap3d.datasets import ShapeNet55Dataset
     item = ShapeNet55Dataset(data_root=out, splits=('train',), num_views=12, test_mode=True)[0]
-    assert np.ptp(item['points'][:, 2]) > np.ptp(item['points'][:, 0])
+    assert np.ptp(item['coord'][:, 2]) > np.ptp(item['coord'][:, 0])
     assert item['views'].shape == (12, 224, 224, 3)
     assert (item['views'] < 250).any()
     rc, stdout = _main(capsys, 'shapenet55-views', '--meshes', str(tmp_path / 'meshes'),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = 'configs/pointmlp/pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py'
+CONFIG = 'configs/pointmlp/synthetic/pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py'
 
 
 def run_tool(*args):
@@ -61,3 +61,25 @@ def test_picture_tool_draws_both_columns(trained):
     assert img.shape == (2 * 96, 2 * 96, 3)
     for half in (img[:, :96], img[:, 96:]):  # ground truth and prediction both drawn
         assert (half.min(axis=-1) < 200).mean() > 0.01
+
+
+def test_picture_tool_refuses_a_checkpoint_of_another_model(trained):
+    import torch
+
+    from tap3d.utils import load_checkpoint_file
+    work, opts = trained
+    ckpt = load_checkpoint_file(osp.join(work, 'epoch_1.pth'))
+    dropped = sorted(k for k in ckpt['state_dict'] if k.startswith('head.'))
+    for key in dropped:
+        del ckpt['state_dict'][key]
+    partial = osp.join(work, 'backbone_only.pth')
+    torch.save(ckpt, partial)
+    proc = subprocess.run(
+        [sys.executable, 'tools/misc/visualize_partseg.py', CONFIG, partial, '--num', '1',
+         '--out-dir', osp.join(work, 'vis_partial'), '--cfg-options',
+         *[o.replace('test_dataloader.', '', 0) for o in opts
+           if o.startswith('test_dataloader')]],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert 'backbone_only.pth does not fit' in proc.stderr and dropped[0] in proc.stderr
+    assert not osp.exists(osp.join(work, 'vis_partial', 'partseg.png'))

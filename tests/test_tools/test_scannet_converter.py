@@ -8,8 +8,6 @@ import struct
 import numpy as np
 import pytest
 
-pytest.importorskip('trimesh')
-
 _ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location(
     'scannet_converter', osp.join(_ROOT, 'tools', 'dataset_converters', 'scannet.py'))

@@ -20,7 +20,7 @@ def _has_render_points():
 def test_box_edges_land_on_the_box_corners_points():
     from tap3d.geometry import compute_framing, pixel_indices
     box = torch.tensor([[1.0, 2.0, 0.5, 2.0, 1.0, 1.0]])
-    from tap3d.models.utils.box3d import box3d_corners
+    from tap3d.geometry.boxes import box3d_corners
     corners = box3d_corners(box)[0]
     # A scene whose points include the box corners, so the framing covers the box.
     points = torch.cat([corners, torch.rand(50, 3) * torch.tensor([3.0, 3.0, 1.0])])

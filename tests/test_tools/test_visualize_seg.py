@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CFG = osp.join(ROOT, 'configs/ptv2/ptv2m2_1xb2-2e_synthetic-scannet.py')
+CFG = osp.join(ROOT, 'configs/ptv2/synthetic/ptv2m2_1xb2-2e_synthetic-scannet.py')
 
 
 def _tool():

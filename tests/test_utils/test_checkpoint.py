@@ -103,6 +103,6 @@ def test_pretrained_init_cfg_resolves_to_the_checked_loader(tmp_path):
             super().__init__(init_cfg=init_cfg)
             self.layers = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
 
-    wrong = Backbone(init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    wrong = Backbone(init_cfg=dict(type='CheckedPretrained', checkpoint=path, prefix='backbone.'))
     with pytest.raises(RuntimeError, match='matched none'):  # keys are '0.*', not 'layers.0.*'
         wrong.init_weights()

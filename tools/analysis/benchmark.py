@@ -27,7 +27,7 @@ The **pipeline** is timed with the config's real train dataloader (its dataset,
 transforms, image decoding and collation) with ``--workers`` processes, and once
 in the main process, whose CPU time gives the samples/s one worker sustains.
 
-The tools run with :func:`tap3d.utils.cpu_allocator.configure_cpu_allocator`,
+The tools run with :func:`tap3d.ops.cpu.allocator.configure_cpu_allocator`,
 which makes glibc reuse freed memory instead of page-faulting every step's
 activations back in; ``--allocator system`` (and ``--vs-allocator`` for B)
 times a variant as a plain python process runs it. ``--env``/``--vs-env`` set
@@ -60,8 +60,8 @@ import json
 import multiprocessing as mp
 import os
 import os.path as osp
-import statistics
 import platform
+import statistics
 import sys
 import time
 
@@ -156,7 +156,7 @@ def _scene_batch(model, batch_size, num_points, seed):
             gt_bboxes_3d=torch.from_numpy(s['bbox'][:, :6]),
             gt_labels_3d=torch.tensor([DET_NYU40_IDS.index(int(c)) for c in s['bbox'][:, 6]],
                                       dtype=torch.long)) for s in scenes]
-        return dict(points=points), samples
+        return dict(coord=points), samples
     feat = [np.concatenate([s['coord'], s['color'] / 127.5 - 1, s['normal']], 1) for s in scenes]
     inputs = dict(coord=torch.from_numpy(np.concatenate([s['coord'] for s in scenes])),
                   feat=torch.from_numpy(np.concatenate(feat)).float(),
@@ -237,10 +237,10 @@ def measure_model(spec):
         raw step ``times``.
     """
     import torch
-
     from mmengine.optim import build_optim_wrapper
-    from tap3d.utils.benchmark import peak_memory_mb, reset_peak_memory, time_fn
-    from tap3d.utils.cpu_allocator import configure_cpu_allocator
+
+    from tap3d.ops.cpu.allocator import configure_cpu_allocator
+    from tools.analysis._timing import peak_memory_mb, reset_peak_memory, time_fn
     os.environ.update(spec.get('env') or {})
     allocator = configure_cpu_allocator(spec.get('allocator', 'keep'))
     if spec.get('threads'):
@@ -531,7 +531,7 @@ def main(argv=None):
                         help='print the ROWS aten ops (by input shapes) that take longest '
                         'in one training step, timed without the profiler')
     parser.add_argument('--allocator', choices=('keep', 'system'), default='keep',
-                        help="CPU malloc policy of A (see tap3d/utils/cpu_allocator.py): "
+                        help="CPU malloc policy of A (see tap3d/ops/cpu/allocator.py): "
                         "'keep' reuses freed memory as the tools do, 'system' is glibc's "
                         'default, as in a plain python process')
     parser.add_argument('--vs-allocator', choices=('keep', 'system'), default=None,
@@ -555,7 +555,7 @@ def main(argv=None):
 
     import torch
 
-    from tap3d.utils.benchmark import sgemm_peak
+    from tools.analysis._timing import sgemm_peak
     started = time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -669,4 +669,5 @@ def _main_count_ops(args, variants):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

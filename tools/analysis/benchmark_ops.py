@@ -10,7 +10,7 @@ backward, against the torch ops: dropout on the TAP photograph module's
 feed-forward activation, BN + ReLU and BN + residual + ReLU on a PointMLP
 stage-1 group tensor, and the max over each group (see
 ``tap3d/models/utils``). The script keeps freed memory in the process, as the
-training tools do (``tap3d.utils.cpu_allocator``).
+training tools do (``tap3d.ops.cpu.allocator``).
 
 Example::
 
@@ -29,7 +29,7 @@ import torch
 # Run from any cwd without installing the package.
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from tap3d.ops import furthest_point_sample, knn, naive_furthest_point_sample  # noqa: E402
-from tap3d.utils.cpu_allocator import configure_cpu_allocator  # noqa: E402
+from tap3d.ops.cpu.allocator import configure_cpu_allocator  # noqa: E402
 
 
 def reference_square_distance(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
@@ -77,7 +77,7 @@ def layer_rows(device, seed=0):
     """(name, torch fwd+bwd, tap3d fwd+bwd, same result) for the fused CPU layers."""
     import torch.nn as nn
 
-    from tap3d.models.utils import Dropout, batch_norm_act, group_max
+    from tap3d.ops.cpu import Dropout, batch_norm_act, group_max
     gen = torch.Generator().manual_seed(seed)
     rows = []
 
@@ -182,4 +182,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

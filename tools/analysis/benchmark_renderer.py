@@ -12,16 +12,19 @@ Example::
     python tools/analysis/benchmark_renderer.py --device cuda --repeats 20
 """
 import argparse
+import os.path as osp
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
 import torch
 
-from tap3d.geometry import compute_framing, fixed_view_rotations
-from tap3d.rendering import render_mesh, sample_surface_points
-from tap3d.rendering.shading import MESH_ALBEDO, lambert, to_uint8
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from tap3d.geometry import compute_framing, fixed_view_rotations  # noqa: E402
+from tap3d.rendering import render_mesh, sample_surface_points  # noqa: E402
+from tap3d.rendering.shading import MESH_ALBEDO, lambert, to_uint8  # noqa: E402
 
 
 def parse_args():
@@ -158,4 +161,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -33,6 +33,7 @@ def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> np.n
 def predict_dataset(model, dataset, batch_size: int = 32):
     """Run ``model`` in predict mode over ``dataset``; returns (pred (S,), gt (S,))."""
     from mmengine.dataset import pseudo_collate
+
     from tap3d.models.heads.cls_head import get_gt_labels
     model.eval()
     preds, gts = [], []
@@ -86,6 +87,7 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     args = parser.parse_args(argv)
     from mmengine.config import Config
+
     from tap3d.evaluation.metrics.accuracy import classification_accuracy
     from tap3d.registry import MODELS
     from tap3d.utils import load_checkpoint_file
@@ -110,4 +112,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

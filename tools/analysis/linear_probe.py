@@ -74,6 +74,7 @@ def extract_features(model, dataset, batch_size: int = 32) -> Tuple[torch.Tensor
         feats (S, G) float32 ``global_feat`` on CPU, labels (S,) long.
     """
     from mmengine.dataset import pseudo_collate
+
     from tap3d.models.heads.cls_head import get_gt_labels
     model.eval()
     feats, labels = [], []
@@ -188,4 +189,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -21,7 +21,7 @@ for both sides of a comparison.
   op counts once, a lower bound: CUDA splits long tensor lists into a few
   launches) and dropout as CUDA runs it, one fused kernel forward and one
   backward (on CPU torch draws, compares and scales in separate ops, and
-  tap3d's :class:`~tap3d.models.utils.dropout.Dropout` has a CPU-only path),
+  tap3d's :class:`~tap3d.ops.cpu.dropout.Dropout` has a CPU-only path),
   and PointMLP's group std in its GPU form (``pointmlp._gathered_std_on``).
   (tap3d's fused CPU kernels are the other CPU-only paths; they are off.)
 - ``cuda_triton``: ``cuda`` with tap3d's point ops (FPS, kNN, kNN in offset
@@ -204,8 +204,9 @@ def accounting(mode, counter):
     with contextlib.ExitStack() as stack:
         if mode != 'cpu':  # tap3d's and torch's device-dependent paths, as on CUDA
             from torch.nn import functional
+
+            import tap3d.ops.cpu.dropout as tap3d_dropout
             from tap3d.models.backbones import pointmlp
-            from tap3d.models.utils import dropout as tap3d_dropout
             cuda_dropout = _cuda_dropout(counter)
             stack.enter_context(_patched(functional, 'dropout', cuda_dropout))
             stack.enter_context(_patched(tap3d_dropout, 'dropout', cuda_dropout))

@@ -16,8 +16,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from linear_probe import (build_model, build_split_dataset, extract_features,  # noqa: E402
-                          parse_checkpoints)
+from linear_probe import build_model, build_split_dataset, extract_features, parse_checkpoints  # noqa: E402
 
 __all__ = ['embed_tsne', 'plot_embeddings', 'tsne_figure']
 
@@ -103,4 +102,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -46,7 +46,7 @@ except ImportError:  # run from a checkout without installing the package
     sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from tap3d.datasets.io import DataFileError, atomic_path, write_text  # noqa: E402
-from tap3d.datasets.scannet_constants import (DET_NYU40_IDS, nyu40_to_seg20)  # noqa: E402
+from tap3d.datasets.scannet_constants import DET_NYU40_IDS, nyu40_to_seg20  # noqa: E402
 
 DET_DIR = 'scannet_train_detection_data'
 DET_SUFFIXES = ('vert', 'bbox', 'ins_label', 'sem_label')
@@ -346,4 +346,5 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, List[str]]:
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -1,7 +1,7 @@
 """Write PNG contact sheets of a config's training samples: what the model sees.
 
 For each sample, the top row shows the input points projected with TAP's
-framing (TAP.md §3) into each selected view, shaded by depth (darker =
+framing (docs/tap.md §5) into each selected view, shaded by depth (darker =
 nearer); the bottom row shows the ground-truth photographs of the same
 views. The two rows must line up: that is the contract the TAP head relies
 on. Samples without views get three projections of their points.
@@ -78,7 +78,7 @@ def make_sheet(sample: dict, title: str, thumb: int = 224) -> np.ndarray:
     """Contact sheet of one packed sample: (H, W, 3) uint8."""
     from PIL import Image, ImageDraw
     inputs = sample['inputs']
-    points = inputs.get('points', inputs.get('coord')).numpy()
+    points = inputs['coord'].numpy()
     if 'views' in inputs:
         views = inputs['views'].permute(0, 2, 3, 1).numpy()
         rots = inputs['view_rotations'].numpy()
@@ -150,4 +150,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -23,8 +23,7 @@ import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 from tap3d.datasets.io import DataFileError, atomic_path  # noqa: E402
-from tap3d.datasets.modelnet40 import (read_modelnet_resampled_index,  # noqa: E402
-                                       read_modelnet_txt)
+from tap3d.datasets.modelnet40 import read_modelnet_resampled_index, read_modelnet_txt  # noqa: E402
 
 
 def draw_fold(train_by_class: Dict[int, List[str]], test_by_class: Dict[int, List[str]],
@@ -112,4 +111,5 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

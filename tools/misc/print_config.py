@@ -20,4 +20,5 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -31,7 +31,7 @@ def view_rotations(oblique_elevation: float = -math.pi / 3, azimuth: float = mat
     """Top view (elevation 0: the camera looks along z) and one oblique view.
 
     Returns:
-        ``(2, 3, 3)`` world-to-camera rotations (TAP.md §2 poses).
+        ``(2, 3, 3)`` world-to-camera rotations (docs/tap.md §2 poses).
     """
     from tap3d.geometry import rotation_matrix
     theta = torch.tensor([0.0, azimuth], dtype=torch.float64)
@@ -51,7 +51,7 @@ def project_boxes(boxes: torch.Tensor, rotations: torch.Tensor, s: torch.Tensor,
         ``(V, K, 8, 2)`` continuous (row, col) pixel coordinates.
     """
     from tap3d.geometry import project_points
-    from tap3d.models.utils.box3d import box3d_corners
+    from tap3d.geometry.boxes import box3d_corners
     k = boxes.shape[0]
     corners = box3d_corners(boxes.float()).reshape(1, k * 8, 3)
     uv = project_points(corners, rotations[None], s[None], b[None])[0]  # (V, K*8, 2)
@@ -156,14 +156,16 @@ def main(argv=None) -> List[str]:
         raise IndexError(f'--index {args.index} outside the test set of {len(dataset)} scenes')
     sample = dataset[args.index]
     inputs, data_sample = sample['inputs'], sample['data_samples']
-    points = inputs.get('coord', inputs.get('points'))[:, :3]
+    points = inputs['coord'][:, :3]
     info = dataset.get_data_info(args.index)
     gt = data_sample.gt_bboxes_3d if 'gt_bboxes_3d' in data_sample else None
     pred = None
     if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-        model = MODELS.build(cfg.model).to(args.device).eval()
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        from tap3d.utils.pretrained import load_model_weights
+        model = MODELS.build(cfg.model).eval()
+        # strict: a checkpoint of another model must not draw random predictions
+        load_model_weights(model, args.checkpoint)
+        model = model.to(args.device)
         with torch.no_grad():
             batch = model.data_preprocessor(
                 dict(inputs=[inputs], data_samples=[data_sample]), False)
@@ -189,4 +191,5 @@ def main(argv=None) -> List[str]:
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

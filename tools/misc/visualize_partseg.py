@@ -108,7 +108,6 @@ def main(argv=None) -> List[str]:
         sys.path.insert(0, tools_dir)
     from _cli import load_config  # the tools' config loader, --cfg-options keys checked
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     from PIL import Image
 
     from tap3d.evaluation.metrics.partseg_metric import shape_part_iou
@@ -130,8 +129,11 @@ def main(argv=None) -> List[str]:
     cfg.model.pop('init_cfg', None)
     if isinstance(cfg.model.get('backbone'), dict):
         cfg.model.backbone.pop('init_cfg', None)  # the checkpoint holds every weight
-    model = MODELS.build(cfg.model).to(args.device).eval()
-    load_checkpoint(model, args.checkpoint, map_location='cpu', logger='silent')
+    from tap3d.utils.pretrained import load_model_weights
+    model = MODELS.build(cfg.model).eval()
+    # strict: a checkpoint of another model must not draw random predictions
+    load_model_weights(model, args.checkpoint)
+    model = model.to(args.device)
 
     rows = []
     for idx in range(args.start, stop):
@@ -145,9 +147,9 @@ def main(argv=None) -> List[str]:
         cat = int(sample['data_samples'].gt_label.reshape(-1)[0])
         first, count = ranges[cat]
         iou = shape_part_iou(pred, gt, range(first, first + count))
-        feats = sample['inputs'].get('feats')
+        feats = sample['inputs'].get('feat')
         normals = feats[:, 3:6] if feats is not None and feats.shape[1] >= 6 else None
-        rows.append(render_pair(sample['inputs']['points'], normals, gt, pred, first,
+        rows.append(render_pair(sample['inputs']['coord'], normals, gt, pred, first,
                                 args.img_size, args.point_radius,
                                 (f'{categories[cat]}: ground truth',
                                  f'prediction, mIoU {100 * iou:.1f}')))
@@ -161,4 +163,5 @@ def main(argv=None) -> List[str]:
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -53,7 +53,7 @@ def colorize_labels(labels, palette: Sequence[Sequence[int]],
 
 
 def view_rotations(elevation: float = -math.pi / 3, azimuth: float = math.pi / 6) -> torch.Tensor:
-    """A top view and an oblique view: (2, 3, 3) world-to-camera rotations (TAP.md §2)."""
+    """A top view and an oblique view: (2, 3, 3) world-to-camera rotations (docs/tap.md §2)."""
     from tap3d.geometry import rotation_matrix
     theta = torch.tensor([0.0, azimuth], dtype=torch.float64)
     phi = torch.tensor([0.0, elevation], dtype=torch.float64)
@@ -156,9 +156,11 @@ def main(argv=None) -> List[str]:
 
     pred = None
     if args.checkpoint:
-        from mmengine.runner import load_checkpoint
-        model = MODELS.build(cfg.model).to(args.device).eval()
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        from tap3d.utils.pretrained import load_model_weights
+        model = MODELS.build(cfg.model).eval()
+        # strict: a checkpoint of another model must not draw random predictions
+        load_model_weights(model, args.checkpoint)
+        model = model.to(args.device)
         with torch.no_grad():
             batch = model.data_preprocessor(
                 dict(inputs=[inputs], data_samples=[data_sample]), False)
@@ -196,4 +198,5 @@ def main(argv=None) -> List[str]:
 
 if __name__ == '__main__':
     sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-    main()
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))

@@ -12,14 +12,14 @@ train_pipeline = [
     dict(type='PointSample', num_points=num_points, method='fps'),
     dict(type='NormalizePoints'),
     dict(type='RandomScaleTranslate', scale_range=(2. / 3., 3. / 2.), translate_range=0.2),
-    dict(type='BuildFeats', components=('xyz', )),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+    dict(type='BuildFeat', keys=('coord', )),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
 ]
 test_pipeline = [
     dict(type='PointSample', num_points=num_points, method='fps'),
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', )),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+    dict(type='BuildFeat', keys=('coord', )),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
 ]
 
 train_dataloader = dict(

@@ -14,15 +14,15 @@ train_dataloader = dict(
         dict(type='PointSample', num_points=num_points, method='fps'),
         dict(type='NormalizePoints'),
         dict(type='RandomScaleTranslate', scale_range=(2. / 3., 3. / 2.), translate_range=0.2),
-        dict(type='BuildFeats', components=('xyz', )),
-        dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+        dict(type='BuildFeat', keys=('coord', )),
+        dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
     ]))
 val_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, way=way, shot=shot, pipeline=[
         dict(type='PointSample', num_points=num_points, method='fps'),
         dict(type='NormalizePoints'),
-        dict(type='BuildFeats', components=('xyz', )),
-        dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+        dict(type='BuildFeat', keys=('coord', )),
+        dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
     ]))
 test_dataloader = val_dataloader

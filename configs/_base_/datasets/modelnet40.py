@@ -1,5 +1,6 @@
 # ModelNet40 (modelnet40_normal_resampled), PointMLP's recipe: the first 1024
-# points of each file, unit-sphere normalisation, then random anisotropic scale [2/3, 3/2] + shift 0.2, shuffle.
+# points of each file, unit-sphere normalisation, then random anisotropic scale [2/3, 3/2] + shift
+# 0.2, shuffle.
 # Features are xyz + height so that TAP's 4-channel pre-trained PointMLP fits.
 dataset_type = 'ModelNet40Dataset'
 data_root = 'data/modelnet40_normal_resampled'
@@ -9,13 +10,13 @@ train_pipeline = [
     dict(type='NormalizePoints'),
     dict(type='RandomScaleTranslate', scale_range=(2. / 3., 3. / 2.), translate_range=0.2),
     dict(type='ShufflePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+    dict(type='BuildFeat', keys=('coord', 'height')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
 ]
 test_pipeline = [
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+    dict(type='BuildFeat', keys=('coord', 'height')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
 ]
 
 train_dataloader = dict(

@@ -11,12 +11,12 @@ num_views = 6
 train_pipeline = [
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
+    dict(type='BuildFeat', keys=('coord', 'height')),
     dict(type='PackPointInputs'),
 ]
 test_pipeline = [
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
+    dict(type='BuildFeat', keys=('coord', 'height')),
     dict(type='PackPointInputs'),
 ]
 

@@ -10,15 +10,15 @@ train_pipeline = [
     dict(type='RandomScale', scale_range=(0.8, 1.2), anisotropic=True),
     dict(type='NormalizePoints'),
     dict(type='RandomJitter', sigma=0.001, clip=0.005),
-    dict(type='BuildFeats', components=('xyz', 'normals')),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'),
-         data_keys=('gt_label', 'part_labels')),
+    dict(type='BuildFeat', keys=('coord', 'normal')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'),
+         data_keys=dict(gt_label='gt_label', segment='gt_part_labels')),
 ]
 test_pipeline = [
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'normals')),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'),
-         data_keys=('gt_label', 'part_labels')),
+    dict(type='BuildFeat', keys=('coord', 'normal')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'),
+         data_keys=dict(gt_label='gt_label', segment='gt_part_labels')),
 ]
 
 train_dataloader = dict(

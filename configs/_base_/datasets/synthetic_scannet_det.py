@@ -7,15 +7,15 @@ data_root = 'data/synthetic/scannet'
 
 train_pipeline = [
     dict(type='RandomCuboidCrop', min_points=3000, aspect=0.75, min_crop=0.75, max_crop=1.0),
-    dict(type='PointSubsample', num_points=4000),
-    dict(type='RandomFlip', p=0.5, axes=(0, 1)),
-    dict(type='RandomRotateZ', angle=(-3.141592653589793 / 36, 3.141592653589793 / 36)),
-    dict(type='PackSceneInputs', input_keys=('coord', ),
+    dict(type='PointSample', num_points=4000, method='random'),
+    dict(type='RandomFlip3D', p=0.5, axes=(0, 1)),
+    dict(type='RandomRotate', angle_range=(-3.141592653589793 / 36, 3.141592653589793 / 36)),
+    dict(type='PackPointInputs', input_keys=('coord', ),
          data_keys=('gt_bboxes_3d', 'gt_labels_3d')),
 ]
 test_pipeline = [
-    dict(type='PointSubsample', num_points=4000),
-    dict(type='PackSceneInputs', input_keys=('coord', ),
+    dict(type='PointSample', num_points=4000, method='random'),
+    dict(type='PackPointInputs', input_keys=('coord', ),
          data_keys=('gt_bboxes_3d', 'gt_labels_3d')),
 ]
 

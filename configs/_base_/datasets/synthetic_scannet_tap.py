@@ -11,11 +11,11 @@ num_views = 2
 train_pipeline = [
     dict(type='CenterShift', apply_z=True),
     dict(type='RandomDropout', dropout_ratio=0.2, p=0.2),
-    dict(type='RandomRotateZ', angle=(-3.141592653589793, 3.141592653589793), p=0.5),
+    dict(type='RandomRotate', angle_range=(-3.141592653589793, 3.141592653589793), p=0.5),
     dict(type='RandomTilt', max_angle=3.141592653589793 / 64, p=0.5),
-    dict(type='RandomScale3D', scale=(0.9, 1.1)),
-    dict(type='RandomFlip', p=0.5, axes=(0, 1)),
-    dict(type='RandomJitter3D', sigma=0.005, clip=0.02),
+    dict(type='RandomScale', scale_range=(0.9, 1.1)),
+    dict(type='RandomFlip3D', p=0.5, axes=(0, 1)),
+    dict(type='RandomJitter', sigma=0.005, clip=0.02),
     dict(type='ElasticDistortion', distortion_params=((0.2, 0.4), (0.8, 1.6))),
     dict(type='GridSample', grid_size=grid_size, mode='train'),
     dict(type='SphereCrop', point_max=4000, mode='random'),
@@ -23,9 +23,9 @@ train_pipeline = [
     dict(type='RenderSceneViews', num_views=num_views, img_size=224, obj_size=200,
          point_radius_px=2),
     dict(type='NormalizeColor'),
-    dict(type='ShuffleScenePoints'),
-    dict(type='BuildSceneFeat', keys=('coord', 'color', 'normal')),
-    dict(type='PackSceneInputs', input_keys=('coord', 'feat', 'views', 'view_rotations'),
+    dict(type='ShufflePoints'),
+    dict(type='BuildFeat', keys=('coord', 'color', 'normal')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat', 'views', 'view_rotations'),
          data_keys=()),
 ]
 val_pipeline = [
@@ -36,8 +36,8 @@ val_pipeline = [
     dict(type='RenderSceneViews', num_views=num_views, img_size=224, obj_size=200,
          point_radius_px=2),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=('coord', 'color', 'normal')),
-    dict(type='PackSceneInputs', input_keys=('coord', 'feat', 'views', 'view_rotations'),
+    dict(type='BuildFeat', keys=('coord', 'color', 'normal')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat', 'views', 'view_rotations'),
          data_keys=()),
 ]
 

@@ -8,15 +8,15 @@ train_pipeline = [
     dict(type='PointSample', num_points=num_points, method='random'),
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
-    dict(type='RandomRotateUp', axis=2),
-    dict(type='BuildFeats', components=('xyz', 'height')),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+    dict(type='RandomRotate', axis=2),
+    dict(type='BuildFeat', keys=('coord', 'height')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
 ]
 test_pipeline = [
     dict(type='PointSample', num_points=num_points, method='first'),
     dict(type='NormalizePoints'),
-    dict(type='BuildFeats', components=('xyz', 'height')),
-    dict(type='PackPointInputs', input_keys=('points', 'feats'), data_keys=('gt_label', )),
+    dict(type='BuildFeat', keys=('coord', 'height')),
+    dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
 ]
 train_dataloader = dict(batch_size=8, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root=data_root, pipeline=train_pipeline))

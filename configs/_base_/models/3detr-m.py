@@ -1,6 +1,6 @@
 # 3DETR-m (Misra et al., ICCV 2021): masked encoder + 8-layer decoder, ScanNet's 18
 # classes. Defaults (layer widths, radii, dropout) live in the constructors; see
-# docs/detection.md. The plain encoder is configs/3detr/3detr_8xb8-1080e_scannet.py.
+# docs/detection.md. The plain encoder is configs/3detr/3detr_1xb8-1080e_scannet.py.
 model = dict(
     type='ThreeDETR',
     data_preprocessor=dict(type='PointDataPreprocessor', batch_mode='offset'),

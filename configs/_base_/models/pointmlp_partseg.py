@@ -14,5 +14,5 @@ model = dict(
     head=dict(type='PointMLPPartSegHead', decoder_channels=(512, 256, 128, 128),
               decoder_blocks=(4, 4, 4, 4), gmp_dim=64, cls_dim=64),
     loss=dict(type='LabelSmoothingCrossEntropy'),
-    test_cfg=dict(voting=10, vote_scale=(0.8, 1.2), vote_feat_layout=('xyz', 'normals'),
+    test_cfg=dict(voting=10, vote_scale=(0.8, 1.2), vote_feat_layout=('coord', 'normal'),
                   refine=10))

@@ -1,9 +1,12 @@
 # Point-BERT's few-shot schedule: AdamW 5e-4, weight decay 0.05, 10 warm-up
 # epochs, cosine to 1e-6 over 150 epochs, gradient-norm clip 10.
+# As in Point-BERT's optimizer (tools/builder.py, add_weight_decay): 1-d parameters
+# (biases, norm weights) and the class token get no weight decay.
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
-    clip_grad=dict(max_norm=10.0))
+    clip_grad=dict(max_norm=10.0),
+    paramwise_cfg=dict(flat_decay_mult=0.0, custom_keys={'token': dict(decay_mult=0.0)}))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=10,
          convert_to_iter_based=True),

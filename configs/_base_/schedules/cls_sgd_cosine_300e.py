@@ -1,5 +1,6 @@
 # PointMLP's ModelNet40 schedule: SGD 0.1 (momentum 0.9, weight decay 2e-4),
-# cosine over 300 epochs to 0.005.
+# cosine over 300 epochs to 0.005. Weight decay applies to every parameter, as in
+# PointMLP's code (torch.optim.SGD(net.parameters(), ...)).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=2e-4))

@@ -3,7 +3,8 @@
 # policy (5% warm-up from lr/10, cosine decay to lr/10/1000); mmengine's
 # OneCycleLR keeps a bound method in its state, which checkpoints loaded with
 # weights_only=True refuse, so the same shape is built from a linear warm-up from
-# lr/10 over 5% of training and a cosine decay to lr/10/1000.
+# lr/10 over 5% of training and a cosine decay to lr/10/1000. Weight decay applies to
+# every parameter, as in Pointcept (no param_dicts).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=0.005, weight_decay=0.02))

@@ -1,5 +1,5 @@
 # The reference row of the ablation tables: the full TAP recipe of
-# configs/tap/tap_pointmlp_8xb32-cosine-100e_shapenet55.py (same _base_ files,
+# configs/tap/tap_pointmlp_1xb32-cosine-100e_shapenet55.py (same _base_ files,
 # same hooks). Every other file in this folder changes one switch of it.
 _base_ = [
     '../../_base_/datasets/shapenet55_tap.py',

@@ -17,14 +17,14 @@ model = dict(
 
 # the U-Net reads the integer voxel of each point (grid_coord) and colour + normal
 feat_keys = ('color', 'normal')
-pack = dict(type='PackSceneInputs', input_keys=('coord', 'grid_coord', 'feat'),
+pack = dict(type='PackPointInputs', input_keys=('coord', 'grid_coord', 'feat'),
             data_keys=('segment', ))
 train_pipeline = [
     dict(type='CenterShift', apply_z=True),
-    dict(type='RandomRotateZ', angle=(-3.141592653589793, 3.141592653589793), p=0.5),
-    dict(type='RandomScale3D', scale=(0.9, 1.1)),
-    dict(type='RandomFlip', p=0.5, axes=(0, 1)),
-    dict(type='RandomJitter3D', sigma=0.005, clip=0.02),
+    dict(type='RandomRotate', angle_range=(-3.141592653589793, 3.141592653589793), p=0.5),
+    dict(type='RandomScale', scale_range=(0.9, 1.1)),
+    dict(type='RandomFlip3D', p=0.5, axes=(0, 1)),
+    dict(type='RandomJitter', sigma=0.005, clip=0.02),
     dict(type='ChromaticAutoContrast', p=0.2, blend_factor=None),
     dict(type='ChromaticTranslation', p=0.95, ratio=0.05),
     dict(type='ChromaticJitter', p=0.95, std=0.05),
@@ -32,7 +32,7 @@ train_pipeline = [
     dict(type='SphereCrop', point_max=100000, mode='random'),
     dict(type='CenterShift', apply_z=False),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     pack,
 ]
 val_pipeline = [
@@ -41,9 +41,9 @@ val_pipeline = [
          return_inverse=True),
     dict(type='CenterShift', apply_z=False),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     # predictions and labels cover every original point through the inverse map
-    dict(type='PackSceneInputs', input_keys=('coord', 'grid_coord', 'feat'),
+    dict(type='PackPointInputs', input_keys=('coord', 'grid_coord', 'feat'),
          data_keys=('origin_segment', 'inverse')),
 ]
 test_pipeline = [
@@ -51,7 +51,7 @@ test_pipeline = [
     dict(type='NormalizeColor'),
     dict(type='GridSample', grid_size=0.02, mode='test', return_grid_coord=True),
     dict(type='CenterShift', apply_z=False),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     pack,
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -6,7 +6,7 @@ _base_ = ['./spunet_4xb3-cosine-800e_scannet.py']
 
 model = dict(
     backbone=dict(init_cfg=dict(
-        type='Pretrained',
+        type='CheckedPretrained',
         checkpoint='work_dirs/tap_spunet_4xb3-cosine-100e_scannet/epoch_100.pth',
         prefix='backbone.',
         allow_missing=True)))

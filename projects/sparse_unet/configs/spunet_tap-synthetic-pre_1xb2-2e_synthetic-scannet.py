@@ -5,7 +5,7 @@ _base_ = ['./spunet_1xb2-2e_synthetic-scannet.py']
 
 model = dict(
     backbone=dict(init_cfg=dict(
-        type='Pretrained',
+        type='CheckedPretrained',
         checkpoint='work_dirs/tap_spunet_1xb2-2e_synthetic-scannet/epoch_2.pth',
         prefix='backbone.',
         allow_missing=True)))

@@ -16,20 +16,20 @@ model = dict(
     loss=dict(type='ViewLoss'))
 
 feat_keys = ('color', 'normal')
-pack = dict(type='PackSceneInputs',
+pack = dict(type='PackPointInputs',
             input_keys=('coord', 'grid_coord', 'feat', 'views', 'view_rotations'),
             data_keys=())
 train_pipeline = [
     dict(type='CenterShift', apply_z=True),
-    dict(type='RandomRotateZ', angle=(-3.141592653589793, 3.141592653589793), p=0.5),
-    dict(type='RandomScale3D', scale=(0.9, 1.1)),
-    dict(type='RandomFlip', p=0.5, axes=(0, 1)),
+    dict(type='RandomRotate', angle_range=(-3.141592653589793, 3.141592653589793), p=0.5),
+    dict(type='RandomScale', scale_range=(0.9, 1.1)),
+    dict(type='RandomFlip3D', p=0.5, axes=(0, 1)),
     dict(type='GridSample', grid_size=0.05, mode='train', return_grid_coord=True),
     dict(type='SphereCrop', point_max=4000, mode='random'),
     dict(type='CenterShift', apply_z=False),
     dict(type='RenderSceneViews', num_views=2, img_size=224, obj_size=200, point_radius_px=2),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     pack,
 ]
 val_pipeline = [
@@ -39,7 +39,7 @@ val_pipeline = [
     dict(type='CenterShift', apply_z=False),
     dict(type='RenderSceneViews', num_views=2, img_size=224, obj_size=200, point_radius_px=2),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     pack,
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
@@ -49,7 +49,8 @@ val_evaluator = dict(type='ViewMetric')
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10.0))
+    clip_grad=dict(max_norm=10.0),
+    paramwise_cfg=dict(flat_decay_mult=0.0))  # authors: no decay on 1-d params
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=2, eta_min=1e-5, by_epoch=True,
                         begin=0, end=2, convert_to_iter_based=True)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=2)

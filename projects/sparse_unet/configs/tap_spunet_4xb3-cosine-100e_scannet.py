@@ -16,15 +16,15 @@ model = dict(
     loss=dict(type='ViewLoss'))
 
 feat_keys = ('color', 'normal')
-pack = dict(type='PackSceneInputs',
+pack = dict(type='PackPointInputs',
             input_keys=('coord', 'grid_coord', 'feat', 'views', 'view_rotations'),
             data_keys=())
 train_pipeline = [
     dict(type='CenterShift', apply_z=True),
-    dict(type='RandomRotateZ', angle=(-3.141592653589793, 3.141592653589793), p=0.5),
-    dict(type='RandomScale3D', scale=(0.9, 1.1)),
-    dict(type='RandomFlip', p=0.5, axes=(0, 1)),
-    dict(type='RandomJitter3D', sigma=0.005, clip=0.02),
+    dict(type='RandomRotate', angle_range=(-3.141592653589793, 3.141592653589793), p=0.5),
+    dict(type='RandomScale', scale_range=(0.9, 1.1)),
+    dict(type='RandomFlip3D', p=0.5, axes=(0, 1)),
+    dict(type='RandomJitter', sigma=0.005, clip=0.02),
     dict(type='ChromaticAutoContrast', p=0.2, blend_factor=None),
     dict(type='ChromaticTranslation', p=0.95, ratio=0.05),
     dict(type='ChromaticJitter', p=0.95, std=0.05),
@@ -33,7 +33,7 @@ train_pipeline = [
     dict(type='CenterShift', apply_z=False),
     dict(type='RenderSceneViews', num_views=6, img_size=224, obj_size=200, point_radius_px=1),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     pack,
 ]
 val_pipeline = [
@@ -43,7 +43,7 @@ val_pipeline = [
     dict(type='CenterShift', apply_z=False),
     dict(type='RenderSceneViews', num_views=6, img_size=224, obj_size=200, point_radius_px=1),
     dict(type='NormalizeColor'),
-    dict(type='BuildSceneFeat', keys=feat_keys),
+    dict(type='BuildFeat', keys=feat_keys),
     pack,
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -26,8 +26,16 @@ from typing import Callable, Iterable, List, Optional, Sequence
 import numpy as np
 
 from ..io import write_h5, write_image, write_ply_points, write_text, write_txt_array
-from .shapes import (CATEGORIES, MODELNET40_CLASSES, PART_CATEGORIES, SHAPENETPART_SYNSETS,
-                     make_modelnet40_shape, make_part_shape, make_shape, sample_surface)
+from .shapes import (
+    CATEGORIES,
+    MODELNET40_CLASSES,
+    PART_CATEGORIES,
+    SHAPENETPART_SYNSETS,
+    make_modelnet40_shape,
+    make_part_shape,
+    make_shape,
+    sample_surface,
+)
 
 __all__ = [
     'ZUP_TO_YUP', 'item_rng', 'parallel_map', 'write_shapenet55_shape',
@@ -141,6 +149,7 @@ def write_shapenet55_shape(root: str, split: str, stem: str, vertices_zup: np.nd
     """
     from tap3d.geometry import fixed_view_rotations
     from tap3d.rendering import render_mesh
+
     from ..shapenet55 import load_shapenet55_points
     vertices_zup = np.asarray(vertices_zup, dtype=np.float64)
     paths = _shapenet55_paths(root, split, stem)

@@ -14,8 +14,16 @@ Two gaps in mmengine's resume are closed here:
 
 Validation also draws from these streams (e.g. the DataLoader's base seed), so the
 hook puts the streams back after each validation: training then follows the same
-random sequence whether or not, and however often, it is validated.
+random sequence whether or not, and however often, it is validated. A checkpoint
+written *during* validation (mmengine writes ``epoch_K.pth`` again when the best
+score improves) stores the streams as training left them, not as validation did.
+
+It also removes the temporary files that a killed checkpoint write leaves behind
+(``.<name>.<random>.tmp`` in the work dir, see :func:`tap3d.utils.atomic_write_bytes`).
 """
+import glob
+import os
+import os.path as osp
 import random
 
 import numpy as np
@@ -45,11 +53,21 @@ class SafeResumeHook(Hook):
 
     priority = 'VERY_LOW'
 
+    def __init__(self):
+        self._train_rng = None  # the training streams, while a validation runs
+
+    def before_run(self, runner) -> None:
+        if runner.rank != 0:
+            return
+        for path in glob.glob(osp.join(runner.work_dir, '.*.tmp')):
+            os.remove(path)
+            runner.logger.warning(f'removed {path}, left by an interrupted write')
+
     def before_val(self, runner) -> None:
         self._train_rng = get_rng_state()
 
     def after_val(self, runner) -> None:
-        if getattr(self, '_train_rng', None) is not None:
+        if self._train_rng is not None:
             set_rng_state(self._train_rng)
             self._train_rng = None
 
@@ -59,7 +77,8 @@ class SafeResumeHook(Hook):
             hub['log_scalars'] = {
                 k: history_buffer_to_plain(v) if isinstance(v, HistoryBuffer) else v
                 for k, v in hub.get('log_scalars', {}).items()}
-        checkpoint['rng_state'] = get_rng_state()
+        # inside a validation, store the streams that training continues from
+        checkpoint['rng_state'] = self._train_rng or get_rng_state()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get('message_hub')

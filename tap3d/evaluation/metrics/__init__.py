@@ -1,6 +1,7 @@
-from .seg_metric import SegMetric
-from .det_metric import DetMetric
 from .accuracy import ClsMetric
-from .view_metric import ViewMetric
+from .det_metric import DetMetric
 from .partseg_metric import PartSegMetric
+from .seg_metric import SegMetric
+from .view_metric import ViewMetric
+
 __all__ = ['SegMetric', 'DetMetric', 'ClsMetric', 'ViewMetric', 'PartSegMetric']

@@ -25,20 +25,10 @@ import torch
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger
 
+from tap3d.geometry.boxes import axis_aligned_iou_3d_np
 from tap3d.registry import METRICS
 
-__all__ = ['DetMetric', 'voc_ap', 'eval_class_ap', 'box_iou_3d_np']
-
-
-def box_iou_3d_np(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of axis-aligned boxes, a ``(N, 6)`` and b ``(M, 6)`` centre-size
-    -> ``(N, M)``."""
-    a, b = np.asarray(a, np.float64).reshape(-1, 6), np.asarray(b, np.float64).reshape(-1, 6)
-    alo, ahi = a[:, None, :3] - a[:, None, 3:] / 2, a[:, None, :3] + a[:, None, 3:] / 2
-    blo, bhi = b[None, :, :3] - b[None, :, 3:] / 2, b[None, :, :3] + b[None, :, 3:] / 2
-    inter = np.clip(np.minimum(ahi, bhi) - np.maximum(alo, blo), 0, None).prod(-1)
-    union = a[:, None, 3:].prod(-1) + b[None, :, 3:].prod(-1) - inter
-    return inter / np.maximum(union, 1e-12)
+__all__ = ['DetMetric', 'voc_ap', 'eval_class_ap']
 
 
 def voc_ap(rec: np.ndarray, prec: np.ndarray) -> float:
@@ -81,7 +71,7 @@ def eval_class_ap(scene_ids: np.ndarray, boxes: np.ndarray, scores: np.ndarray,
         if g is None or len(g) == 0:
             continue
         ranks = np.flatnonzero(rank_scenes == scene)
-        ious = box_iou_3d_np(boxes[order[ranks]], g)
+        ious = axis_aligned_iou_3d_np(boxes[order[ranks]], g)
         best, best_iou = ious.argmax(1), ious.max(1)
         used = np.zeros(len(g), bool)
         for r, j, v in zip(ranks, best, best_iou):

@@ -109,8 +109,10 @@ class PartSegMetric(BaseMetric):
         cats = self.categories if self.categories is not None else meta.get('categories')
         ranges = self.part_ranges if self.part_ranges is not None else meta.get('part_ranges')
         if cats is None or ranges is None:
-            from tap3d.datasets.shapenet_part import (SHAPENETPART_CATEGORIES,
-                                                      SHAPENETPART_PART_RANGES)
+            from tap3d.datasets.shapenet_part import (
+                SHAPENETPART_CATEGORIES,
+                SHAPENETPART_PART_RANGES,
+            )
             cats = SHAPENETPART_CATEGORIES if cats is None else cats
             ranges = SHAPENETPART_PART_RANGES if ranges is None else ranges
         if len(cats) != len(ranges):

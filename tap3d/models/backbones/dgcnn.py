@@ -77,7 +77,7 @@ class DGCNN(BaseModule):
     """DGCNN encoder.
 
     Args:
-        in_channels: input feature channels (``inputs['feats']``), e.g. 4 for
+        in_channels: input feature channels (``inputs['feat']``), e.g. 4 for
             xyz + height; without ``feats`` the coordinates are used.
         channels: output widths of the EdgeConv layers.
         embed_dims: width of the fused per-point embedding.
@@ -124,8 +124,8 @@ class DGCNN(BaseModule):
             dict with ``coords (B, M, 3)``, ``feats (B, M, C)``, ``global_feat (B, 2C)``;
             M = N unless ``num_centers`` is set.
         """
-        points = inputs['points']
-        x = inputs.get('feats', None)
+        points = inputs['coord']
+        x = inputs.get('feat', None)
         if x is None:
             x = points
         if x.shape[-1] != self.in_channels:

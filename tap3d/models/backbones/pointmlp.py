@@ -15,12 +15,12 @@ TAP) module for module, so its state dicts load with the same keys
   (out, in, 1); conv-shaped checkpoints load through :class:`PointwiseLinear`);
   BN statistics are the same. A 1x1 conv is ~100x slower than a matmul on CPU.
 - the classifier is not part of the backbone (it lives in the classification head);
-- xyz comes from ``inputs['points']``, features from ``inputs['feats']``;
+- xyz comes from ``inputs['coord']``, features from ``inputs['feat']``;
 - grouping uses ``tap3d.ops`` (FPS starting at index 0, exact kNN);
 - each stage's first layer is computed per point, not per group member
   (``fuse_grouping``, the same function with fewer FLOPs);
 - on CPU in training mode, BN + residual + ReLU and the max over each group run as
-  fused C++ kernels (:mod:`tap3d.models.utils.bn_act`, :mod:`~tap3d.models.utils.group_max`;
+  fused C++ kernels (:mod:`tap3d.ops.cpu.bn_act`, :mod:`~tap3d.ops.cpu.group_max`;
   same function, fewer passes over memory).
 """
 import torch
@@ -29,9 +29,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from tap3d.ops import furthest_point_sample, gather_points, group_points, knn
+from tap3d.ops.cpu import batch_norm_act, group_max
 from tap3d.registry import MODELS
-from ..utils.bn_act import batch_norm_act
-from ..utils.group_max import group_max
 
 # Presets of the reference implementation; explicit arguments override them.
 ARCH_SETTINGS = {
@@ -177,7 +176,7 @@ def _linear_bn_act(x, linear, bn, act, residual=None):
     """``act(bn(linear(x)) + residual)`` on the rows of x: (..., C_in) -> (R, C_out).
 
     R = x.numel() / C_in; residual is (R, C_out). BN + residual + ReLU run fused
-    on CPU in training mode (:func:`tap3d.models.utils.bn_act.batch_norm_act`).
+    on CPU in training mode (:func:`tap3d.ops.cpu.bn_act.batch_norm_act`).
     The result is a fresh 2-D tensor, not a view: in-place activations and
     residual adds on a view make autograd replay the view in the backward pass
     (a zero fill and three full copies per layer; 1.09x on a stage-1 residual
@@ -356,7 +355,7 @@ class PointMLP(BaseModule):
     """PointMLP backbone following the tap3d backbone contract.
 
     Args:
-        in_channels (int): width of ``inputs['feats']`` (4 = xyz + height in TAP).
+        in_channels (int): width of ``inputs['feat']`` (4 = xyz + height in TAP).
         arch (str): preset, ``'pointmlp'`` (12.57M parameters with 4 input channels)
             or ``'elite'`` (PointMLP-Elite). The remaining size arguments default to
             the preset's value when left as None.
@@ -421,10 +420,10 @@ class PointMLP(BaseModule):
             over the M centres), and with ``return_stages`` the lists
             ``stage_coords`` [(B, N_l, 3)] and ``stage_feats`` [(B, N_l, C_l)].
         """
-        if 'points' not in inputs:
-            raise KeyError(f"PointMLP needs inputs['points'] (B, N, 3); got keys {list(inputs)}")
-        xyz = inputs['points']
-        feats = inputs.get('feats', xyz)
+        if 'coord' not in inputs:
+            raise KeyError(f"PointMLP needs inputs['coord'] (B, N, 3); got keys {list(inputs)}")
+        xyz = inputs['coord']
+        feats = inputs.get('feat', xyz)
         if xyz.dim() != 3 or xyz.shape[-1] != 3:
             raise ValueError(f'PointMLP: points must be (B, N, 3), got {tuple(xyz.shape)}')
         if feats.shape[-1] != self.in_channels:

@@ -131,7 +131,7 @@ class PointNet2(BaseModule):
     """PointNet++ encoder (SSG or MSG).
 
     Args:
-        in_channels: input feature channels (``inputs['feats']``), e.g. 4 for
+        in_channels: input feature channels (``inputs['feat']``), e.g. 4 for
             xyz + height. Without ``feats`` the coordinates are used (3 channels).
         arch: ``'ssg'`` or ``'msg'`` preset.
         num_points, radii, num_samples, mlps: per-stage overrides of the preset.
@@ -191,8 +191,8 @@ class PointNet2(BaseModule):
         Returns:
             dict with ``coords (B, M, 3)``, ``feats (B, M, C)``, ``global_feat (B, C)``.
         """
-        xyz = inputs['points']
-        feats = inputs.get('feats', None)
+        xyz = inputs['coord']
+        feats = inputs.get('feat', None)
         if feats is None:
             feats = xyz
         if feats.shape[-1] != self.in_channels:

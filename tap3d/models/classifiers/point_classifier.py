@@ -8,7 +8,9 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
+
 from ..data_preprocessors import build_data_preprocessor
+from ..utils.build_backbone import build_backbone
 
 __all__ = ['PointClassifier', 'scale_for_vote']
 
@@ -30,20 +32,20 @@ def scale_for_vote(inputs: Dict[str, torch.Tensor],
         A new inputs dict (other keys are shared, not copied).
     """
     out = dict(inputs)
-    out['points'] = inputs['points'] * scales.unsqueeze(1)
-    feats = inputs.get('feats', None)
-    if feats is not None:
-        C = feats.shape[-1]
+    out['coord'] = inputs['coord'] * scales.unsqueeze(1)
+    feat = inputs.get('feat', None)
+    if feat is not None:
+        C = feat.shape[-1]
         if feat_axes is None:
             feat_axes = [0, 1, 2, 2][:C] + [None] * max(0, C - 4)
         if len(feat_axes) != C:
-            raise ValueError(f'test_cfg.vote_feat_axes has {len(feat_axes)} entries but feats '
-                             f'have {C} channels')
+            raise ValueError(f'test_cfg.vote_feat_axes has {len(feat_axes)} entries but feat '
+                             f'has {C} channels')
         ones = scales.new_ones(scales.shape[0], 1)
         table = torch.cat([scales, ones], dim=1)  # column 3 = "unchanged"
         cols = torch.tensor([3 if a is None else int(a) for a in feat_axes],
                             device=scales.device)
-        out['feats'] = feats * table[:, cols].unsqueeze(1)
+        out['feat'] = feat * table[:, cols].unsqueeze(1)
     return out
 
 
@@ -75,7 +77,7 @@ class PointClassifier(BaseModel):
                  init_cfg: Optional[Union[dict, list]] = None):
         data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
             head['in_channels'] = getattr(self.backbone, 'global_channels',
@@ -123,7 +125,7 @@ class PointClassifier(BaseModel):
         if votes <= 1:
             return F.softmax(scores, dim=-1) if average == 'logits' else scores
         low, high = self.test_cfg.get('vote_scale', (0.85, 1.15))
-        points = inputs['points']
+        points = inputs['coord']
         gen = torch.Generator(device=points.device)
         gen.manual_seed(int(self.test_cfg.get('vote_seed', 0)))
         for _ in range(votes - 1):

@@ -7,7 +7,7 @@ from mmengine.model import BaseDataPreprocessor
 from tap3d.registry import MODELS
 
 # Keys that hold one row per point: concatenated in offset mode, stacked otherwise.
-PER_POINT_KEYS = ('points', 'feats', 'coord', 'feat', 'grid_coord', 'normal', 'color')
+PER_POINT_KEYS = ('coord', 'feat', 'grid_coord', 'normal', 'color')
 
 
 @MODELS.register_module()
@@ -21,7 +21,7 @@ class PointDataPreprocessor(BaseDataPreprocessor):
     Output ``{'inputs': dict, 'data_samples': list}`` where, in
 
     - ``batch_mode='stack'`` (object tasks): every input tensor is stacked, e.g.
-      ``points (B, N, 3)``, ``feats (B, N, C)``, ``views (B, V, 3, H, W)``,
+      ``coord (B, N, 3)``, ``feat (B, N, C)``, ``views (B, V, 3, H, W)``,
       ``view_rotations (B, V, 3, 3)``;
     - ``batch_mode='offset'`` (scene tasks): per-point tensors (``coord``, ``feat``,
       ...) are concatenated to ``(ΣN, C)`` and ``offset (B,)`` holds the cumulative
@@ -85,10 +85,9 @@ class PointDataPreprocessor(BaseDataPreprocessor):
                         'to a fixed number of points')
                 batch[key] = torch.stack(values, dim=0)
         if self.batch_mode == 'offset':
-            count_key = next((k for k in ('coord', 'points') if k in keys), None)
-            if count_key is None:
-                raise KeyError("batch_mode='offset' needs a 'coord' or 'points' input")
-            counts = torch.tensor([s[count_key].shape[0] for s in samples], dtype=torch.long)
+            if 'coord' not in keys:
+                raise KeyError("batch_mode='offset' needs a 'coord' input")
+            counts = torch.tensor([s['coord'].shape[0] for s in samples], dtype=torch.long)
             batch['offset'] = torch.cumsum(counts, dim=0)
         return batch
 

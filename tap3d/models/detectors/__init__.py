@@ -1,2 +1,3 @@
 from .three_detr import ThreeDETR
+
 __all__ = ['ThreeDETR']

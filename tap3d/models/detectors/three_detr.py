@@ -5,8 +5,10 @@ import torch
 from mmengine.model import BaseModel
 from torch import Tensor
 
-from tap3d.models.backbones.detr3d_encoder import stack_points
+from tap3d.models.backbones.three_detr_encoder import stack_points
 from tap3d.registry import MODELS
+
+from ..utils.build_backbone import build_backbone
 
 __all__ = ['ThreeDETR']
 
@@ -48,7 +50,7 @@ class ThreeDETR(BaseModel):
     def __init__(self, backbone: dict, head: dict, data_preprocessor: Optional[dict] = None,
                  init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         self.head = MODELS.build(head)
 
     def _run(self, inputs: Dict[str, Tensor]):

@@ -26,6 +26,7 @@ from mmengine.model import BaseModule
 
 from tap3d.ops import three_interpolate, three_nn
 from tap3d.registry import MODELS
+
 from ..backbones.pointmlp import ConvBNReLU1D, PointwiseBN, PointwiseLinear, PosExtraction
 
 __all__ = ['PointMLPFeaturePropagation', 'PointMLPPartSegHead']

@@ -1,6 +1,6 @@
 """The TAP head: Photograph module (pose-conditioned cross-attention) + 2D generator.
 
-See docs/tap.md and TAP.md §3-6. For each sample and each of its V views, the head
+See docs/tap.md §5-§9. For each sample and each of its V views, the head
 builds one query per cell of an H' x W' grid (H' = img_size / downsample) from the
 cell's optical line, lets the queries attend to the backbone's tokens, and decodes
 the resulting (C_q, H', W') map into an image with :class:`ViewGenerator`.
@@ -10,8 +10,10 @@ import torch.nn as nn
 from mmengine.model import BaseModule
 
 from tap3d.geometry import compute_framing, optical_lines, project_points
+from tap3d.ops import offset_to_padded
 from tap3d.registry import MODELS
-from ..utils import CrossAttentionBlock, Mlp, SelfAttentionBlock, offset_to_padded
+
+from ..utils import CrossAttentionBlock, Mlp, SelfAttentionBlock
 from .tap_generator import ViewGenerator
 
 QUERY_COMPONENT_DIMS = {'origin': 3, 'direction': 3, 'pe': 2}
@@ -31,7 +33,7 @@ class TAPHead(BaseModule):
         ffn_ratio (int): GEGLU feed-forward hidden width / C_q.
         drop_rate (float): dropout in attention outputs and feed-forward layers.
         drop_path_rate (float): drop-path on every residual branch.
-        img_size (int), obj_size (int): image side and object side in pixels (§3).
+        img_size (int), obj_size (int): image side and object side in pixels (docs/tap.md §5).
         downsample (int): pixels per feature cell (paper: 32 -> 7 x 7 cells).
         photograph (str): ``'attention'`` (TAP), ``'projection'`` (ablation A1:
             scatter tokens into the cells they project to, no attention) or
@@ -135,12 +137,12 @@ class TAPHead(BaseModule):
 
     # ----------------------------------------------------------------- pieces
     def framing(self, points, rotations, point_mask=None):
-        """Framing map of every view: s (B, V), b (B, V, 2) with q = s * u + b (§3)."""
+        """Framing map of every view: s (B, V), b (B, V, 2) with q = s * u + b (docs/tap.md §5)."""
         return compute_framing(points, rotations, img_size=self.img_size,
                                obj_size=self.obj_size, mask=point_mask)
 
     def query_state(self, points, rotations, point_mask=None):
-        """The 8-d initial query state of every cell of every view (§4).
+        """The 8-d initial query state of every cell of every view (docs/tap.md §6).
 
         Args:
             points (Tensor): (B, N, 3) full point set (for the framing).

@@ -1,5 +1,9 @@
-from .set_criterion import HungarianMatcher3D, SetCriterion3D
 from .cross_entropy import LabelSmoothingCrossEntropy
 from .perceptual_loss import PerceptualLoss
+from .set_criterion import HungarianMatcher3D, SetCriterion3D
 from .view_loss import ViewLoss, foreground_mask, view_loss
-__all__ = ['HungarianMatcher3D', 'SetCriterion3D', 'LabelSmoothingCrossEntropy', 'PerceptualLoss', 'ViewLoss', 'foreground_mask', 'view_loss']
+
+__all__ = [
+    'HungarianMatcher3D', 'SetCriterion3D', 'LabelSmoothingCrossEntropy', 'PerceptualLoss',
+    'ViewLoss', 'foreground_mask', 'view_loss'
+]

@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-from tap3d.models.utils.box3d import axis_aligned_giou_3d
+from tap3d.geometry.boxes import axis_aligned_giou_3d
 from tap3d.registry import MODELS
 
 __all__ = ['HungarianMatcher3D', 'SetCriterion3D']

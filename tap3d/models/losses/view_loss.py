@@ -14,7 +14,7 @@ def foreground_mask(target, white_threshold=1.0):
 
 
 def view_loss(pred, target, weight_fg=20.0, weight_bg=1.0, white_threshold=1.0):
-    """``w_fg * MSE(pred[fg], target[fg]) + w_bg * MSE(pred[bg], target[bg])`` (TAP.md §6).
+    """``w_fg * MSE(pred[fg], target[fg]) + w_bg * MSE(pred[bg], target[bg])`` (docs/tap.md §10).
 
     The MSEs average over all foreground (background) pixels and channels of the
     whole batch; an empty region contributes 0. Half-precision predictions

@@ -7,8 +7,10 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS
+
 from ..data_preprocessors import build_data_preprocessor
 from ..losses.view_loss import ViewLoss, view_loss
+from ..utils.build_backbone import build_backbone
 
 
 @MODELS.register_module()
@@ -16,7 +18,7 @@ class TAPPretrainer(BaseModel):
     """Pre-train a point-cloud backbone by generating view images (TAP).
 
     Only ``backbone`` is kept for fine-tuning; its weights transfer with
-    ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+    ``init_cfg=dict(type='CheckedPretrained', checkpoint=..., prefix='backbone.')``.
 
     Args:
         backbone (dict): config of any backbone that follows the backbone contract
@@ -38,7 +40,7 @@ class TAPPretrainer(BaseModel):
                  resize_views=False, data_preprocessor=None, init_cfg=None):
         data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
             if not hasattr(self.backbone, 'out_channels'):
@@ -53,14 +55,12 @@ class TAPPretrainer(BaseModel):
     @staticmethod
     def _framing_points(inputs):
         """The point set that frames the views, as keyword arguments of the head."""
-        if 'points' in inputs and inputs['points'].dim() == 3:
-            return dict(points=inputs['points'], point_mask=inputs.get('point_mask'))
-        if 'coord' in inputs and 'offset' in inputs:
+        if 'coord' not in inputs:
+            raise KeyError("TAPPretrainer needs inputs['coord']: (B, N, 3), or (ΣN, 3) with "
+                           f"'offset' (B,); got keys {list(inputs)}")
+        if 'offset' in inputs:
             return dict(points=inputs['coord'], point_offset=inputs['offset'])
-        if 'points' in inputs and 'offset' in inputs:
-            return dict(points=inputs['points'], point_offset=inputs['offset'])
-        raise KeyError("TAPPretrainer needs inputs['points'] (B, N, 3) or offset-form "
-                       f"'coord' + 'offset'; got keys {list(inputs)}")
+        return dict(points=inputs['coord'], point_mask=inputs.get('point_mask'))
 
     def generate(self, inputs):
         """Backbone + head: inputs dict -> (views (B, V, 3, H, W), backbone output)."""

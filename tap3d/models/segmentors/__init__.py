@@ -1,3 +1,4 @@
-from .scene_segmentor import SceneSegmentor
 from .part_segmentor import PartSegmentor, PretrainedSkipKeys
+from .scene_segmentor import SceneSegmentor
+
 __all__ = ['SceneSegmentor', 'PartSegmentor', 'PretrainedSkipKeys']

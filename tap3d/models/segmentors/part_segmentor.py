@@ -16,7 +16,9 @@ from mmengine.structures import BaseDataElement
 
 from tap3d.registry import MODELS, WEIGHT_INITIALIZERS
 from tap3d.utils.pretrained import CheckedPretrainedInit
+
 from ..data_preprocessors import build_data_preprocessor
+from ..utils.build_backbone import build_backbone
 
 __all__ = ['PartSegmentor', 'PretrainedSkipKeys', 'scale_partseg_inputs', 'refine_parts']
 
@@ -44,45 +46,45 @@ class PretrainedSkipKeys(CheckedPretrainedInit):
 
 
 def scale_partseg_inputs(inputs: Dict[str, torch.Tensor], scales: torch.Tensor,
-                         feat_layout: Sequence[str] = ('xyz', 'normals')
+                         feat_layout: Sequence[str] = ('coord', 'normal')
                          ) -> Dict[str, torch.Tensor]:
-    """Scale a batch per sample and axis; keep ``feats`` consistent with the points.
+    """Scale a batch per sample and axis; keep ``feat`` consistent with the points.
 
     Args:
-        inputs: ``points (B, N, 3)`` and optionally ``feats (B, N, C)``.
+        inputs: ``coord (B, N, 3)`` and optionally ``feat (B, N, C)``.
         scales: (B, 3) factors for x, y, z.
-        feat_layout: the blocks of ``feats`` in order, as ``BuildFeats`` names them:
-            ``'xyz'`` (3, scaled like the points), ``'normals'`` (3, divided by the
+        feat_layout: the blocks of ``feat`` in order, as ``BuildFeat`` names them:
+            ``'coord'`` (3, scaled like the points), ``'normal'`` (3, divided by the
             scale and renormalised: normals transform by the inverse transpose),
-            ``'height'`` (1, scaled like z), ``'colors'`` (3, unchanged).
+            ``'height'`` (1, scaled like z), ``'color'`` (3, unchanged).
 
     Returns:
         A new inputs dict (other entries shared).
     """
-    widths = dict(xyz=3, normals=3, height=1, colors=3)
+    widths = dict(coord=3, normal=3, height=1, color=3)
     out = dict(inputs)
-    out['points'] = inputs['points'] * scales.unsqueeze(1)
-    feats = inputs.get('feats')
+    out['coord'] = inputs['coord'] * scales.unsqueeze(1)
+    feats = inputs.get('feat')
     if feats is None:
         return out
     unknown = [c for c in feat_layout if c not in widths]
     if unknown or sum(widths[c] for c in feat_layout) != feats.shape[-1]:
         raise ValueError(f'test_cfg.vote_feat_layout {tuple(feat_layout)} does not describe '
-                         f'feats with {feats.shape[-1]} channels')
+                         f'feat with {feats.shape[-1]} channels')
     blocks, start = [], 0
     s = scales.unsqueeze(1)  # (B, 1, 3)
     for comp in feat_layout:
         block = feats[..., start:start + widths[comp]]
         start += widths[comp]
-        if comp == 'xyz':
+        if comp == 'coord':
             block = block * s
-        elif comp == 'normals':
+        elif comp == 'normal':
             block = block / s
             block = block / block.norm(dim=-1, keepdim=True).clamp_min(1e-12)
         elif comp == 'height':
             block = block * s[..., 2:3]
         blocks.append(block)
-    out['feats'] = torch.cat(blocks, dim=-1)
+    out['feat'] = torch.cat(blocks, dim=-1)
     return out
 
 
@@ -178,13 +180,15 @@ class PartSegmentor(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         backbone = copy.deepcopy(backbone)
         backbone['return_stages'] = True
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         if head.get('in_channels') is None:
             head['in_channels'] = list(self.backbone.stage_channels)
         if part_ranges is None or num_parts is None:
-            from tap3d.datasets.shapenet_part import (SHAPENETPART_NUM_PARTS,
-                                                      SHAPENETPART_PART_RANGES)
+            from tap3d.datasets.shapenet_part import (
+                SHAPENETPART_NUM_PARTS,
+                SHAPENETPART_PART_RANGES,
+            )
             part_ranges = SHAPENETPART_PART_RANGES if part_ranges is None else part_ranges
             num_parts = SHAPENETPART_NUM_PARTS if num_parts is None else num_parts
         head.setdefault('num_classes', num_parts)
@@ -204,7 +208,7 @@ class PartSegmentor(BaseModel):
     def get_category(inputs: dict, data_samples: Optional[List[BaseDataElement]]
                      ) -> torch.Tensor:
         """(B,) int64 category of each shape, from inputs or the data samples."""
-        device = inputs['points'].device
+        device = inputs['coord'].device
         if inputs.get('category') is not None:
             return inputs['category'].to(device).long().view(-1)
         if not data_samples or getattr(data_samples[0], 'gt_label', None) is None:
@@ -249,10 +253,10 @@ class PartSegmentor(BaseModel):
         logits = self._logits(inputs, category)
         if votes > 1:
             low, high = self.test_cfg.get('vote_scale', (0.8, 1.2))
-            points = inputs['points']
+            points = inputs['coord']
             gen = torch.Generator(device=points.device)
             gen.manual_seed(int(self.test_cfg.get('vote_seed', 0)))
-            layout = self.test_cfg.get('vote_feat_layout', ('xyz', 'normals'))
+            layout = self.test_cfg.get('vote_feat_layout', ('coord', 'normal'))
             for _ in range(votes - 1):
                 u = torch.rand(points.shape[0], 3, generator=gen, device=points.device)
                 scales = (low + (high - low) * u).to(points.dtype)
@@ -273,7 +277,7 @@ class PartSegmentor(BaseModel):
         for i, (sample, lg) in enumerate(zip(data_samples, logits)):
             labels = lg.argmax(dim=-1)
             if refine > 0:
-                labels = refine_parts(inputs['points'][i], labels,
+                labels = refine_parts(inputs['coord'][i], labels,
                                       self.category_parts[category[i]], refine)
             sample.pred_part_labels = labels
             if keep:

@@ -7,7 +7,9 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 
 from tap3d.registry import MODELS
+
 from ..data_preprocessors import build_data_preprocessor
+from ..utils.build_backbone import build_backbone
 
 
 def _split_by_offset(x: torch.Tensor, offset: torch.Tensor) -> List[torch.Tensor]:
@@ -67,7 +69,7 @@ class SceneSegmentor(BaseModel):
                  init_cfg: Optional[dict] = None):
         data_preprocessor = build_data_preprocessor(data_preprocessor, 'offset')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.backbone = MODELS.build(backbone)
+        self.backbone = build_backbone(backbone)
         head = copy.deepcopy(head)
         head.setdefault('in_channels', self.backbone.out_channels)
         self.head = MODELS.build(head)

@@ -7,8 +7,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from tap3d.ops.cpu import Dropout
+
 from .drop_path import DropPath
-from .dropout import Dropout
 from .mlp import GEGLUFFN
 
 

@@ -2,7 +2,7 @@
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .dropout import Dropout
+from tap3d.ops.cpu import Dropout
 
 
 class Mlp(nn.Module):

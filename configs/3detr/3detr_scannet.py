@@ -1,2 +1,0 @@
-# Short name: 3DETR-m on ScanNetV2.
-_base_ = ['./3detr-m_8xb8-1080e_scannet.py']

@@ -1,7 +1,0 @@
-# CPU-sized fine-tuning from the synthetic TAP pre-training: run
-#   python tools/train.py configs/tap/tap_point_transformer_1xb4-2e_synthetic-shapenet55.py
-# first; its backbone has the same shapes as this one.
-_base_ = ['./point-transformer_1xb8-2e_synthetic-scanobjectnn.py']
-pretrained = 'work_dirs/tap_point_transformer_1xb4-2e_synthetic-shapenet55/epoch_2.pth'
-model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')))

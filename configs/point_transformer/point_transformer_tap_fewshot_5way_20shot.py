@@ -1,2 +1,0 @@
-# Short name for point-transformer_tap-shapenet55-pre_1xb32-adamw-warmup-cosine-150e_modelnet40-fewshot-5way-20shot.py.
-_base_ = ['./point-transformer_tap-shapenet55-pre_1xb32-adamw-warmup-cosine-150e_modelnet40-fewshot-5way-20shot.py']

@@ -1,2 +1,0 @@
-# Short name for point-transformer_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-objbg.py.
-_base_ = ['./point-transformer_tap-shapenet55-pre_1xb32-adamw-cosine-300e_scanobjectnn-objbg.py']

@@ -1,2 +1,0 @@
-# Short name for pointmlp_tap-shapenet55-pre_1xb32-sgd-cosine-300e_modelnet40.py.
-_base_ = ['./pointmlp_tap-shapenet55-pre_1xb32-sgd-cosine-300e_modelnet40.py']

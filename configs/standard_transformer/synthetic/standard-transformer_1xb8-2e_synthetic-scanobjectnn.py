@@ -1,0 +1,13 @@
+# CPU-sized the standard point Transformer on tap3d's synthetic ScanObjectNN (python
+# tools/create_data.py
+# synthetic): 256 points, 32 groups of 16 and 4 blocks, 2 epochs.
+_base_ = [
+    '../../_base_/models/standard_transformer.py',
+    '../../_base_/datasets/synthetic_scanobjectnn.py',
+    '../../_base_/schedules/cls_adamw_cosine_300e.py', '../../_base_/default_runtime.py'
+]
+model = dict(backbone=dict(num_groups=32, group_size=16, radius=0.2, depth=4))
+param_scheduler = [dict(type='CosineAnnealingLR', T_max=2, eta_min=1e-5, by_epoch=True,
+                        begin=0, end=2, convert_to_iter_based=True)]
+train_cfg = dict(max_epochs=2, val_interval=1)
+default_hooks = dict(logger=dict(interval=5))
