@@ -290,4 +290,6 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.path.insert(0, REPO)
+    from tap3d.utils.errors import run_tool
+    sys.exit(run_tool(main))

@@ -253,15 +253,19 @@ def test_count_ops_scene_models(config, points, options, point_ops):
 
 
 def test_count_ops_knows_the_device_dependent_paths():
-    # op_count.py counts CPU-only paths of the models as CUDA runs them (dropout, the
-    # PointMLP group std; the fused CPU kernels are off): a new one must be added there
+    # _op_count.py counts CPU-only paths of the models as CUDA runs them (dropout, the
+    # PointMLP group std; the fused CPU kernels are off) and the Triton dispatch in its
+    # cuda_triton mode: a new device-dependent path must be added there
     import os
     import re
     sites = set()
-    for root, _, files in os.walk(osp.join(REPO, 'tap3d', 'models')):
-        for name in files:
-            if name.endswith('.py'):
-                with open(osp.join(root, name)) as f:
-                    if re.search(r'device\.type\s*[!=]=', f.read()):
-                        sites.add(name)
-    assert sites == {'bn_act.py', 'group_max.py', 'dropout.py', 'pointmlp.py'}
+    for package in ('models', 'ops'):
+        for root, _, files in os.walk(osp.join(REPO, 'tap3d', package)):
+            for name in files:
+                path = osp.join(root, name)
+                if name.endswith('.py'):
+                    with open(path) as f:
+                        if re.search(r'device\.type\s*[!=]=', f.read()):
+                            sites.add(osp.relpath(path, osp.join(REPO, 'tap3d')))
+    assert sites == {'ops/cpu/bn_act.py', 'ops/cpu/group_max.py', 'ops/cpu/dropout.py',
+                     'models/backbones/pointmlp.py', 'ops/triton/ops.py'}

@@ -41,7 +41,7 @@ profiler) and prints the slowest, with the GFLOP/s of each matmul shape.
 dispatches (each one a kernel launch on a GPU; views and allocations are not
 counted), as the step runs on this CPU and as it would run on CUDA without
 and with tap3d's Triton point ops, and with each point op as one CUDA
-extension launch, the accounting of the authors' code (see ``op_count.py``).
+extension launch, the accounting of the authors' code (see ``_op_count.py``).
 
 Scene models get scene inputs: 3DETR detectors ``points`` (B, N, 3) from
 tap3d's synthetic rooms with their boxes, scene segmentors (PTv2) the same
@@ -83,9 +83,9 @@ def _get_flops():
 
 
 def _op_count():
-    """The sibling op_count.py module."""
+    """The sibling _op_count.py module."""
     import importlib.util
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'op_count.py')
+    path = osp.join(osp.dirname(osp.abspath(__file__)), '_op_count.py')
     spec = importlib.util.spec_from_file_location('tap3d_op_count', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

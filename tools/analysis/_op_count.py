@@ -171,9 +171,9 @@ def accounting(mode, counter):
     says, under :meth:`OpCounter.point_op`, and returns the torch op's result.
     """
     from tap3d import ops
-    from tap3d.models.backbones import pointmlp_reference as reference
     from tap3d.ops import triton as tt
     from tap3d.ops.triton import ops as triton_host
+    from tools.analysis.reference_models import pointmlp as reference
     inside = dict(torch=False)
 
     def use_triton(op, x, k=0):
