@@ -6,7 +6,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0, custom_keys={'token': dict(decay_mult=0.0)}))
+    constructor='FilterDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(no_decay_names=('token', )))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=10,
          convert_to_iter_based=True),
