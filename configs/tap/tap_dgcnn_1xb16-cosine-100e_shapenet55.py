@@ -16,7 +16,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))  # authors: no decay on 1-d params
+    constructor='FilterDecayOptimWrapperConstructor')  # authors: no decay on 1-d params
 param_scheduler = [
     # the authors' cfgs/shapenet/dgcnn_pretrain.yaml: lr 1e-3, min_lr 5e-6, batch 16
     dict(type='CosineAnnealingLR', T_max=100, eta_min=5e-6, by_epoch=True, begin=0,

@@ -22,7 +22,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=5e-4),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))  # authors: no decay on 1-d params
+    constructor='FilterDecayOptimWrapperConstructor')  # authors: no decay on 1-d params
 # the authors' cfgs/shapenet/transformer_pretrain.yaml: 3 warm-up epochs from 1e-6,
 # cosine counted from epoch 0 down to min_lr 1e-6
 param_scheduler = [

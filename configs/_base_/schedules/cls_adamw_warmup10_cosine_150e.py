@@ -6,7 +6,8 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0, custom_keys={'token': dict(decay_mult=0.0)}))
+    constructor='FilterDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(no_decay_names=('token', )))
 # As Point-BERT's (timm's) cosine scheduler: the linear warm-up starts from an lr of
 # 1e-6 and the cosine is counted from epoch 0, not restarted after the warm-up; the
 # two overlap, so after the warm-up the lr is Point-BERT's curve (to 1e-4). tap3d steps
