@@ -6,14 +6,29 @@
 # On a machine without torch it installs the CPU build of torch 2.13.0 (never a
 # multi-GB CUDA build); an existing torch (CUDA or CPU) is kept. It also compiles
 # tap3d's fused CPU kernels (python -m tap3d.ops.cpu), so no run ever compiles.
+#
+# Environment:
+#   PYTHON=python3                      the interpreter that creates the venv
+#   TAP3D_VENV=.venv                    where the venv goes
+#   TAP3D_VENV_SYSTEM_SITE_PACKAGES=1   create it with --system-site-packages, so that a
+#                                       torch installed for $PYTHON (e.g. a CUDA build) is
+#                                       seen and kept (only when the venv is created)
+#   TAP3D_TORCH_SCATTER=0               skip the optional torch-scatter build (tap3d then
+#                                       pools voxels with torch ops; with a CUDA torch and
+#                                       nvcc the build compiles CUDA code for many minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=${TAP3D_VENV:-.venv}
 
 if [ ! -x "$VENV/bin/python" ]; then
-    echo "[install] creating $VENV"
-    "$PYTHON" -m venv "$VENV"
+    if [ "${TAP3D_VENV_SYSTEM_SITE_PACKAGES:-0}" = 1 ]; then
+        echo "[install] creating $VENV (with the system site packages of $PYTHON)"
+        "$PYTHON" -m venv --system-site-packages "$VENV"
+    else
+        echo "[install] creating $VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
 fi
 # shellcheck disable=SC1091
 . "$VENV/bin/activate"
@@ -34,7 +49,7 @@ if ! python -c "import torch" 2>/dev/null; then
 fi
 echo "[install] runtime and test requirements"
 $PIP -r requirements/runtime.txt -r requirements/tests.txt
-if ! python -c "import torch_scatter" 2>/dev/null; then
+if [ "${TAP3D_TORCH_SCATTER:-1}" != 0 ] && ! python -c "import torch_scatter" 2>/dev/null; then
     # needs torch at build time; pip caches the built wheel for later runs
     echo "[install] torch-scatter (built from source once, a few minutes)"
     $PIP --no-build-isolation "torch-scatter==2.1.2"

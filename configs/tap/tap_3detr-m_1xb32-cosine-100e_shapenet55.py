@@ -12,7 +12,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=5e-4),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))  # authors: no decay on 1-d params
+    constructor='FilterDecayOptimWrapperConstructor')  # authors: no decay on 1-d params
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=3,
          convert_to_iter_based=True),

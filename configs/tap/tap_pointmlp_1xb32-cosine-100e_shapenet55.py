@@ -12,6 +12,10 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# The authors' Photograph-module regularisation: dropout 0.1 only, no drop-path and
+# no dropout after the feed-forward output (docs/tap.md, deviations).
+model = dict(head=dict(drop_path_rate=0.0, ffn_out_drop=False))
+
 default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=10, save_best='view/loss', rule='less'))

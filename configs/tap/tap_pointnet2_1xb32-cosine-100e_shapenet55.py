@@ -15,14 +15,15 @@ model = dict(
         num_points=(512, 128, 64),
         radii=(0.2, 0.4, 0.2),
         num_samples=(32, 64, 32)),
-    head=dict(type='TAPHead', in_channels=1024),
+    # the authors' regularisation (docs/tap.md, deviations)
+    head=dict(type='TAPHead', in_channels=1024, drop_path_rate=0.0, ffn_out_drop=False),
     loss=dict(type='ViewLoss'))
 
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))  # authors: no decay on 1-d params
+    constructor='FilterDecayOptimWrapperConstructor')  # authors: no decay on 1-d params
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=100, eta_min=1e-5, by_epoch=True, begin=0,
          end=100, convert_to_iter_based=True),

@@ -42,9 +42,13 @@ def shutdown_distributed() -> None:
 
     PyTorch asks for ``destroy_process_group()`` before exit; left alive, the
     group's communication threads are torn down by the interpreter's shutdown
-    instead. The tools call this after training or testing.
+    instead. The tools call this after training or testing. The ranks meet in a
+    barrier first: a rank that tore its group down while another was still saving a
+    checkpoint (rank 0 alone writes) was seen to abort ("terminate called without an
+    active exception") in one of many two-process gloo test runs.
     """
     if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
         torch_dist.destroy_process_group()
 
 

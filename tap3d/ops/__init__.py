@@ -3,7 +3,9 @@
 Sampling (FPS), neighbour search (kNN, ball query, three-NN), gathering and
 interpolation of per-point features, and offset-form batch utilities with
 voxel-grid pooling. Each op is checked against a brute-force reference in
-``tests/test_ops``.
+``tests/test_ops``. On CUDA tensors, FPS, kNN and ball query run Triton
+kernels instead (one launch each, the same results) when ``triton`` is
+importable; see :mod:`tap3d.ops.triton`.
 """
 from .grouping import gather_points, group_points, three_interpolate, three_nn_interpolate
 from .neighbors import ball_query, knn, knn_offset, three_nn

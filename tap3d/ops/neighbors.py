@@ -12,6 +12,7 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from . import triton as _triton
 from ._checks import check_offset, check_points, working_dtype
 
 __all__ = ['knn', 'knn_offset', 'ball_query', 'three_nn']
@@ -105,6 +106,11 @@ def knn(query: Tensor,
     If ``k > N``, the ``k - N`` extra slots repeat the nearest neighbour's
     index and distance (slot 0), so the output always has ``k`` columns.
 
+    CUDA tensors run the Triton kernel when Triton is available and
+    ``min(k, N) <= 128`` (see :mod:`tap3d.ops.triton`): the same neighbours
+    and distances (up to float rounding: it does not centre the clouds), with
+    ties in index order.
+
     Args:
         query: ``(B, M, 3)`` query points.
         ref: ``(B, N, 3)`` reference points, ``N >= 1``.
@@ -126,6 +132,8 @@ def knn(query: Tensor,
     if num_ref == 0:
         raise ValueError('knn: `ref` has no points (N == 0), there is no neighbour to return')
     k_eff = min(k, num_ref)
+    if _triton.use_triton('knn', query, k=k_eff):
+        return _triton.knn(query, ref, k)
     with torch.autocast(device_type=query.device.type, enabled=False):
         q, r = _centred(query.detach(), ref.detach())
         r_sq = (r * r).sum(-1)
@@ -190,13 +198,18 @@ def knn_offset(query: Tensor, query_offset: Tensor, ref: Tensor, ref_offset: Ten
         raise ValueError(f'knn_offset: `k` must be a positive int, got {k!r}')
     q_ends = query_offset.tolist()
     r_ends = ref_offset.tolist()
-    dists, idxs = [], []
     q_start = r_start = 0
     for i, (q_end, r_end) in enumerate(zip(q_ends, r_ends)):
+        if q_end > q_start and r_end == r_start:
+            raise ValueError(
+                f'knn_offset: sample {i} has {q_end - q_start} queries but no reference points')
+        q_start, r_start = q_end, r_end
+    if _triton.use_triton('knn_offset', query, k=min(k, ref.shape[0])):
+        return _triton.knn_offset(query, query_offset, ref, ref_offset, k)
+    dists, idxs = [], []
+    q_start = r_start = 0
+    for q_end, r_end in zip(q_ends, r_ends):
         if q_end > q_start:
-            if r_end == r_start:
-                raise ValueError(
-                    f'knn_offset: sample {i} has {q_end - q_start} queries but no reference points')
             dist2, idx = knn(query[None, q_start:q_end], ref[None, r_start:r_end], k)
             dists.append(dist2[0])
             idxs.append(idx[0] + r_start)
@@ -222,6 +235,10 @@ def ball_query(query: Tensor,
     radius) every slot holds the index of the nearest reference point
     (lowest index among ties), instead of 0, so grouping stays local.
 
+    CUDA tensors run the Triton kernel when Triton is available (see
+    :mod:`tap3d.ops.triton`): the same semantics, with exact distances, so a
+    point within float rounding of the sphere may fall on the other side.
+
     Args:
         query: ``(B, M, 3)`` ball centres.
         ref: ``(B, N, 3)`` reference points, ``N >= 1``.
@@ -242,6 +259,8 @@ def ball_query(query: Tensor,
     num_ref = ref.shape[1]
     if num_ref == 0:
         raise ValueError('ball_query: `ref` has no points (N == 0)')
+    if _triton.use_triton('ball_query', query):
+        return _triton.ball_query(query, ref, radius, num_samples)
     k_eff = min(num_samples, num_ref)
     out = []
     with torch.autocast(device_type=query.device.type, enabled=False):

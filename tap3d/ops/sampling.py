@@ -9,6 +9,7 @@ import math
 import torch
 from torch import Tensor
 
+from . import triton as _triton
 from ._checks import check_points, working_dtype
 
 __all__ = ['furthest_point_sample', 'naive_furthest_point_sample']
@@ -31,6 +32,8 @@ def furthest_point_sample(xyz: Tensor, num_samples: int) -> Tensor:
     (all remaining distances are 0), as in the reference loop.
 
     Distances are computed in float32 (float64 inputs stay float64).
+    CUDA tensors run the Triton kernel (one launch, the same indices) when
+    Triton is available, see :mod:`tap3d.ops.triton`.
 
     Args:
         xyz: ``(B, N, 3)`` point coordinates.
@@ -40,6 +43,8 @@ def furthest_point_sample(xyz: Tensor, num_samples: int) -> Tensor:
         ``(B, M)`` long tensor of indices into ``N``.
     """
     _check_fps_args('furthest_point_sample', xyz, num_samples)
+    if _triton.use_triton('furthest_point_sample', xyz):
+        return _triton.furthest_point_sample(xyz, num_samples)
     batch, num_points, _ = xyz.shape
     device = xyz.device
     out = torch.zeros(num_samples, batch, dtype=torch.long, device=device)  # (M, B)

@@ -186,3 +186,86 @@ def test_ops_and_layers_benchmark_report_same_results(capsys):
     assert len(rows) == 6
     # every row: both timings and the equivalence check of the two implementations
     assert all(row.rstrip().endswith('True') and 'x' in row for row in rows), rows
+
+
+def _assert_counts(variant):
+    assert set(variant['counts']) == {'cpu', 'cuda', 'cuda_triton', 'cuda_ext'}
+    for counts in variant['counts'].values():
+        assert counts['total'] > 0
+        assert sum(counts['phases'].values()) == counts['total']
+        assert set(counts['phases']) == {'forward', 'backward', 'optimizer'}
+
+
+def test_count_ops_pointmlp_against_reference(tmp_path):
+    import os
+    out = tmp_path / 'counts.json'
+    env_before = os.environ.get('TAP3D_CPU_KERNELS')
+    report = _tool().main([
+        osp.join(CFG, 'pointmlp_1xb8_synthetic-shapenet55.py'), '--cfg-options', *TINY_MLP,
+        '--vs', osp.join(CFG, 'pointmlp-reference_1xb8_synthetic-shapenet55.py'), '--count-ops',
+        '--json', str(out), *FAST])
+    a, b = report['variants']['A'], report['variants']['B']
+    _assert_counts(a)
+    _assert_counts(b)
+    ca, cb = a['counts'], b['counts']
+    # 64 points, 4 stages of FPS (32 + 16 + 8 + 4 centres) and kNN: the torch FPS loop
+    # dispatches several ops per centre, the Triton path one launch per op
+    assert ca['cuda']['point_ops']['furthest_point_sample'] > 5 * 60
+    assert ca['cuda_triton']['point_ops'] == {'furthest_point_sample': 4, 'knn': 4}
+    assert ca['cuda_triton']['total'] < ca['cuda']['total'] < ca['cpu']['total']
+    # foreach AdamW on CUDA: a few ops instead of a loop over the parameters
+    assert ca['cuda']['phases']['optimizer'] < ca['cpu']['phases']['optimizer'] / 10
+    # the reference runs its python FPS loop, counted as pointnet2_ops' one launch
+    assert cb['cuda_ext']['point_ops'] == {'furthest_point_sample': 4}
+    assert cb['cuda_ext']['total'] < cb['cuda']['total']
+    assert json.loads(out.read_text())['variants']['A']['counts']['cpu'] == ca['cpu']
+    # the fused CPU kernels are off while counting, and only then
+    assert os.environ.get('TAP3D_CPU_KERNELS') == env_before
+
+
+@pytest.mark.parametrize('config,points,options,point_ops', [
+    # pre-encoder and interim set abstraction (FPS + ball query each), FPS of the queries
+    ('3detr-m_1xb8_synthetic-scannet.py', 600,
+     ['model.backbone.num_points=32', 'model.backbone.num_samples=8', 'model.head.num_queries=8',
+      'model.head.num_layers=1'], {'furthest_point_sample': 3, 'ball_query': 2}),
+    ('ptv2m2_1xb3_synthetic-scannet.py', 700,
+     ['model.backbone.enc_depths=(1,1,1,1)', 'model.backbone.dec_depths=(1,1,1,1)',
+      'model.backbone.enc_channels=(16,32,32,64)', 'model.backbone.enc_groups=(2,4,4,8)',
+      'model.backbone.dec_channels=(16,16,32,32)', 'model.backbone.dec_groups=(2,2,4,4)',
+      'model.backbone.patch_embed_channels=16', 'model.backbone.patch_embed_groups=2',
+      'model.backbone.grid_sizes=(0.1,0.2,0.4,0.8)', 'model.head.hidden_channels=16'], None),
+])
+def test_count_ops_scene_models(config, points, options, point_ops):
+    fast = FAST[:2] + FAST[4:]  # without --num-points
+    report = _tool().main([osp.join(CFG, config), '--cfg-options', *options, '--count-ops',
+                           '--num-points', str(points), *fast])
+    a = report['variants']['A']
+    _assert_counts(a)
+    assert a['num_points'] == points and a['batch_size'] == 2
+    triton, torch_ops = a['counts']['cuda_triton'], a['counts']['cuda']
+    assert triton['total'] < torch_ops['total']
+    if point_ops:
+        assert triton['point_ops'] == point_ops
+    else:  # PTv2: one kNN launch per knn_offset call, where torch loops over the samples
+        assert set(triton['point_ops']) == {'knn_offset'}
+        assert torch_ops['point_ops']['knn_offset'] > 2 * triton['point_ops']['knn_offset']
+    assert a['counts']['cuda_ext']['total'] == triton['total']
+
+
+def test_count_ops_knows_the_device_dependent_paths():
+    # _op_count.py counts CPU-only paths of the models as CUDA runs them (dropout, the
+    # PointMLP group std; the fused CPU kernels are off) and the Triton dispatch in its
+    # cuda_triton mode: a new device-dependent path must be added there
+    import os
+    import re
+    sites = set()
+    for package in ('models', 'ops'):
+        for root, _, files in os.walk(osp.join(REPO, 'tap3d', package)):
+            for name in files:
+                path = osp.join(root, name)
+                if name.endswith('.py'):
+                    with open(path) as f:
+                        if re.search(r'device\.type\s*[!=]=', f.read()):
+                            sites.add(osp.relpath(path, osp.join(REPO, 'tap3d')))
+    assert sites == {'ops/cpu/bn_act.py', 'ops/cpu/group_max.py', 'ops/cpu/dropout.py',
+                     'models/backbones/pointmlp.py', 'ops/triton/ops.py'}

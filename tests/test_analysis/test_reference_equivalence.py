@@ -172,11 +172,17 @@ def test_reference_head_rejects_other_photograph_modes():
         TAPHeadReference(16, photograph='projection')
 
 
+@pytest.mark.parametrize('gathered', [False, True])
 @pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
-def test_group_std_matches_the_centred_groups(dtype):
-    """The per-point-sums std equals torch.std of the built groups, value and gradient."""
+def test_group_std_matches_the_centred_groups(dtype, gathered, monkeypatch):
+    """The per-point-sums std equals torch.std of the built groups, value and gradient;
+
+    so does the gathered form that runs on GPUs.
+    """
+    from tap3d.models.backbones import pointmlp
     from tap3d.models.backbones.pointmlp import _group_std
     from tap3d.ops import group_points
+    monkeypatch.setattr(pointmlp, '_gathered_std_on', lambda x: gathered)
     g = torch.Generator().manual_seed(3)
     B, N, S, k, C = 3, 40, 20, 6, 5
     # large offset, small spread: the case where E[x^2] - E[x]^2 would lose digits

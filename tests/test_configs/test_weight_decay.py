@@ -131,3 +131,20 @@ def test_rules_cover_the_parameters_that_differ():
     for config, expected in cases.items():
         params, _ = _optimizer_groups(Config.fromfile(osp.join(ROOT, config)))
         assert {n: params[n][1] for n in expected} == expected, config
+
+
+def test_filter_decay_builds_two_groups_without_frozen_parameters():
+    """Two groups, as the authors' factory builds: one per decay, so that the foreach
+    optimizer kernels see two tensor lists; frozen parameters are left out."""
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/tap/tap_pointmlp_1xb32-cosine-100e_shapenet55.py'))
+    register_all_modules()
+    model = MODELS.build(cfg.model)
+    model.backbone.embedding.requires_grad_(False)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = wrapper.optimizer.param_groups
+    assert [g['weight_decay'] for g in groups] == [0.05, 0.0]
+    in_groups = {id(p) for g in groups for p in g['params']}
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert in_groups == trainable
+    assert not any(id(p) in in_groups for p in model.backbone.embedding.parameters())

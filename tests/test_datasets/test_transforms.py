@@ -181,3 +181,40 @@ def test_registered():
                  'RandomJitter', 'NormalizePoints', 'AddHeight', 'BuildFeat', 'ShufflePoints',
                  'PackPointInputs']:
         assert TRANSFORMS.get(name) is not None, name
+
+
+def test_point_sample_fps_start_is_deterministic():
+    src = _sample(60)
+    np.random.seed(0)
+    a = PointSample(12, 'fps', fps_start=0)(dict(src))['segment']
+    np.random.seed(1)
+    b = PointSample(12, 'fps', fps_start=0)(dict(src))['segment']
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, farthest_point_sample(src['coord'], 12, start=0))
+    assert a[0] == 0
+    with pytest.raises(ValueError, match='fps_start'):
+        PointSample(12, 'random', fps_start=0)
+    with pytest.raises(ValueError, match='beyond'):
+        PointSample(12, 'fps', fps_start=99)(dict(src))
+
+
+def test_point_sample_with_replacement_draws_duplicates():
+    src = _sample(40)
+    np.random.seed(0)
+    res = PointSample(40, 'random', replace=True)(dict(src))
+    assert res['coord'].shape == (40, 3)
+    assert len(np.unique(res['segment'])) < 40  # 40 draws from 40 almost surely repeat
+    _assert_aligned(res, src)
+    with pytest.raises(ValueError, match='replace'):
+        PointSample(10, 'fps', replace=True)
+
+
+def test_random_scale_can_leave_normals_alone():
+    src = _sample()
+    np.random.seed(0)
+    moved = RandomScale((0.5, 1.5), anisotropic=True)(dict(src))
+    np.random.seed(0)
+    kept = RandomScale((0.5, 1.5), anisotropic=True, scale_normal=False)(dict(src))
+    np.testing.assert_array_equal(kept['coord'], moved['coord'])
+    np.testing.assert_array_equal(kept['normal'], src['normal'])
+    assert not np.allclose(moved['normal'], src['normal'])

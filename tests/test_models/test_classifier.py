@@ -148,3 +148,26 @@ def test_tap_pretraining_runs_and_transfers_into_the_classifier(name, tmp_path):
     model.init_weights()
     for key, value in pretrainer.backbone.state_dict().items():
         assert torch.equal(model.backbone.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize('cumulative', [False, True])
+def test_voting_scales_compound_when_cumulative(cumulative):
+    """PointMLP's voting script scales the batch in place: the scales compound."""
+    model = _model(voting=3, vote_scale=(0.5, 1.5), vote_seed=5, vote_cumulative=cumulative)
+    inputs, _ = _batch()
+    seen = []
+    forward = model.backbone.forward
+
+    def record(inp):
+        seen.append(inp['coord'].clone())
+        return forward(inp)
+
+    model.backbone.forward = record
+    model.predict_scores(inputs)
+    gen = torch.Generator().manual_seed(5)
+    s1 = 0.5 + torch.rand(3, 3, generator=gen)
+    s2 = 0.5 + torch.rand(3, 3, generator=gen)
+    second = s1 * s2 if cumulative else s2
+    torch.testing.assert_close(seen[0], inputs['coord'])
+    torch.testing.assert_close(seen[1], inputs['coord'] * s1.unsqueeze(1))
+    torch.testing.assert_close(seen[2], inputs['coord'] * second.unsqueeze(1))

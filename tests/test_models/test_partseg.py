@@ -95,6 +95,41 @@ def test_voting_averages_scaled_passes():
     torch.testing.assert_close(model.predict_logits(inputs, cat), voted)
 
 
+def _expected_scales(b, votes, seed, low, high, cumulative):
+    gen = torch.Generator().manual_seed(seed)
+    total, out = torch.ones(b, 3), [torch.ones(b, 3)]
+    for _ in range(votes - 1):
+        s = low + (high - low) * torch.rand(b, 3, generator=gen)
+        total = total * s if cumulative else s
+        out.append(total)
+    return out
+
+
+@pytest.mark.parametrize('cumulative,scale_feat', [(False, True), (True, False)])
+def test_voting_passes_follow_the_test_cfg(cumulative, scale_feat):
+    """The TAP authors' voting: scales compound, features stay as built."""
+    model = small_model(test_cfg=dict(voting=4, vote_seed=2, vote_scale=(0.8, 1.2),
+                                      vote_cumulative=cumulative,
+                                      vote_scale_feat=scale_feat)).eval()
+    inputs, samples = batch()
+    seen = []
+
+    def record(inp, category):
+        seen.append((inp['coord'].clone(), inp['feat'].clone()))
+        return torch.zeros(*inp['coord'].shape[:2], 50)
+
+    model._logits = record
+    model.predict_logits(inputs, model.get_category(inputs, samples))
+    expected = _expected_scales(2, 4, 2, 0.8, 1.2, cumulative)
+    assert len(seen) == 4
+    for (coord, feat), scale in zip(seen, expected):
+        torch.testing.assert_close(coord, inputs['coord'] * scale.unsqueeze(1))
+        if scale_feat:
+            torch.testing.assert_close(feat[..., :3], coord)
+        else:
+            torch.testing.assert_close(feat, inputs['feat'])
+
+
 def test_vote_scaling_keeps_features_consistent():
     inputs, _ = batch(b=1, n=5)
     scales = torch.tensor([[2.0, 1.0, 0.5]])

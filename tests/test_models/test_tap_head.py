@@ -208,3 +208,43 @@ def test_bad_inputs_raise_clear_errors():
         TAPHead(24, photograph='nope')
     with pytest.raises(ValueError, match='query_components'):
         TAPHead(24, query_components=('origin', 'colour'))
+
+
+def test_ffn_out_drop_switch_removes_only_the_last_dropout():
+    from tap3d.models.utils import GEGLUFFN
+    x = torch.randn(4, 7, 16)
+    authors = GEGLUFFN(16, 2, drop=1.0, out_drop=False).train()
+    ours = GEGLUFFN(16, 2, drop=1.0, out_drop=True).train()
+    ours.load_state_dict(authors.state_dict())  # the same keys either way
+    # dropout 1 zeroes the hidden layer: without the last dropout only the last
+    # linear's bias remains; with it everything is dropped
+    torch.testing.assert_close(authors(x), authors.net[-1].bias.expand(4, 7, 16))
+    assert torch.count_nonzero(ours(x)) == 0
+
+
+@pytest.mark.parametrize('photograph', ['attention', 'projection_attention'])
+def test_regularisation_switches_reach_every_block(photograph):
+    head = TAPHead(16, **{**SMALL, 'drop_rate': 0.1, 'drop_path_rate': 0.0},
+                   ffn_out_drop=False, photograph=photograph)
+    default = TAPHead(16, **{**SMALL, 'drop_rate': 0.1, 'drop_path_rate': 0.1},
+                      photograph=photograph)
+    assert head.state_dict().keys() == default.state_dict().keys()
+    for blk, ref in zip(head.blocks, default.blocks):
+        assert isinstance(blk.ffn.net[-1], torch.nn.Linear) and blk.drop_path.drop_prob == 0
+        assert isinstance(ref.ffn.net[-1], torch.nn.Dropout) and ref.drop_path.drop_prob == 0.1
+
+
+def test_tap_recipes_use_the_authors_regularisation():
+    import glob
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    recipes = sorted(glob.glob(osp.join(repo, 'configs', 'tap', 'tap_*.py')))
+    recipes.append(osp.join(repo, 'configs', 'tap', 'ablations', 'baseline.py'))
+    assert len(recipes) >= 7
+    for path in recipes:
+        head = Config.fromfile(path).model.head
+        assert head.get('drop_path_rate') == 0.0 and head.get('ffn_out_drop') is False, path
+    switch = Config.fromfile(osp.join(repo, 'configs', 'tap', 'ablations', 'drop-path-0.1.py'))
+    assert switch.model.head.drop_path_rate == 0.1 and switch.model.head.ffn_out_drop is True

@@ -37,6 +37,16 @@ torch ops instead of the fused CPU kernels).
 ``--op-times ROWS`` times every aten op of one training step as it runs (no
 profiler) and prints the slowest, with the GFLOP/s of each matmul shape.
 
+``--count-ops`` times nothing: it counts the aten ops one training step
+dispatches (each one a kernel launch on a GPU; views and allocations are not
+counted), as the step runs on this CPU and as it would run on CUDA without
+and with tap3d's Triton point ops, and with each point op as one CUDA
+extension launch, the accounting of the authors' code (see ``_op_count.py``).
+
+Scene models get scene inputs: 3DETR detectors ``points`` (B, N, 3) from
+tap3d's synthetic rooms with their boxes, scene segmentors (PTv2) the same
+rooms in offset form (xyz, colour, normal: 9 channels) with point labels.
+
 ``--repeat R`` times A, B, A, B, ... R rounds, each in fresh processes, and
 reports the median of the rounds and each round's ratio: on a shared host the
 step time of one process can move by 30 %, which one round cannot show.
@@ -57,7 +67,9 @@ import time
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
-__all__ = ['build_variant', 'synthetic_batch', 'measure_model', 'measure_pipeline', 'main']
+__all__ = [
+    'build_variant', 'synthetic_batch', 'measure_model', 'count_ops', 'measure_pipeline', 'main'
+]
 
 
 def _get_flops():
@@ -65,6 +77,16 @@ def _get_flops():
     import importlib.util
     path = osp.join(osp.dirname(osp.abspath(__file__)), 'get_flops.py')
     spec = importlib.util.spec_from_file_location('tap3d_get_flops', path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _op_count():
+    """The sibling _op_count.py module."""
+    import importlib.util
+    path = osp.join(osp.dirname(osp.abspath(__file__)), '_op_count.py')
+    spec = importlib.util.spec_from_file_location('tap3d_op_count', path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -105,11 +127,42 @@ def build_variant(cfg):
     return MODELS.build(model_cfg).train()
 
 
+def _num_points(spec, cfg):
+    """``--num-points``, else the config's ``benchmark.num_points``, else 1024."""
+    return spec.get('num_points') or cfg.get('benchmark', {}).get('num_points', 1024)
+
+
 def _num_views(cfg):
     try:
         return int(cfg.train_dataloader.dataset.get('num_views', 6))
     except AttributeError:
         return 6
+
+
+def _scene_batch(model, batch_size, num_points, seed):
+    """Synthetic rooms as a 3DETR (stack form + boxes) or scene-segmentor batch
+
+    (offset form, xyz + colour + normal, point labels).
+    """
+    import numpy as np
+    import torch
+    from mmengine.structures import BaseDataElement
+
+    from tap3d.datasets.synthetic.scenes import DET_NYU40_IDS, make_synthetic_scene
+    scenes = [make_synthetic_scene(num_points, seed, i) for i in range(batch_size)]
+    if type(model).__name__ == 'ThreeDETR':
+        points = torch.stack([torch.from_numpy(s['coord']) for s in scenes])
+        samples = [BaseDataElement(
+            gt_bboxes_3d=torch.from_numpy(s['bbox'][:, :6]),
+            gt_labels_3d=torch.tensor([DET_NYU40_IDS.index(int(c)) for c in s['bbox'][:, 6]],
+                                      dtype=torch.long)) for s in scenes]
+        return dict(coord=points), samples
+    feat = [np.concatenate([s['coord'], s['color'] / 127.5 - 1, s['normal']], 1) for s in scenes]
+    inputs = dict(coord=torch.from_numpy(np.concatenate([s['coord'] for s in scenes])),
+                  feat=torch.from_numpy(np.concatenate(feat)).float(),
+                  offset=torch.tensor([num_points] * batch_size).cumsum(0))
+    samples = [BaseDataElement(gt_sem_labels=torch.from_numpy(s['segment20'])) for s in scenes]
+    return inputs, samples
 
 
 def synthetic_batch(model, cfg, batch_size, num_points, device, seed=0):
@@ -118,10 +171,16 @@ def synthetic_batch(model, cfg, batch_size, num_points, device, seed=0):
     Returns:
         tuple: ``inputs`` dict (``points`` (B, N, 3), ``feats`` (B, N, C), for TAP
         ``views`` (B, V, 3, S, S) and ``view_rotations`` (B, V, 3, 3)), and a
-        list of data samples (with ``gt_label`` for classifiers) or None.
+        list of data samples (with ``gt_label`` for classifiers) or None. Scene
+        models get synthetic rooms of N points each: ``points`` (B, N, 3) and
+        box samples for 3DETR, ``coord`` (BN, 3), ``feat`` (BN, 9), ``offset``
+        (B,) and point-label samples for scene segmentors.
     """
     import torch
     from mmengine.structures import BaseDataElement
+    if type(model).__name__ in ('ThreeDETR', 'SceneSegmentor'):
+        inputs, samples = _scene_batch(model, batch_size, num_points, seed)
+        return {k: v.to(device) for k, v in inputs.items()}, samples
 
     from tap3d.geometry import fixed_view_rotations
     dummy_inputs = _get_flops().dummy_inputs
@@ -191,7 +250,7 @@ def measure_model(spec):
     cfg = _load_cfg(spec['config'], spec.get('options'))
     model = build_variant(cfg).to(device)
     B = spec['batch_size'] or cfg.train_dataloader.batch_size
-    inputs, samples = synthetic_batch(model, cfg, B, spec['num_points'], device)
+    inputs, samples = synthetic_batch(model, cfg, B, _num_points(spec, cfg), device)
     result = dict(config=spec['config'], options=spec.get('options') or {}, batch_size=B,
                   params=sum(p.numel() for p in model.parameters()),
                   model=type(model).__name__, allocator=allocator, env=spec.get('env') or {})
@@ -232,6 +291,59 @@ def measure_model(spec):
                   times=dict(train=tr['times_s'], infer=inf['times_s']),
                   memory=peak_memory_mb(device))
     return result
+
+
+def count_ops(spec):
+    """Kernel-launch counts of one training step of a variant (``spec`` as in
+
+    :func:`measure_model`), in every accounting of ``op_count.MODES``.
+
+    Returns:
+        dict: ``config``, ``options``, ``batch_size``, ``num_points``, ``model``,
+        ``params`` and ``counts`` (mode -> ``op_count.count_step_ops`` result).
+    """
+    import torch
+    os.environ.update(spec.get('env') or {})
+    if spec.get('threads'):
+        torch.set_num_threads(spec['threads'])
+    counting = _op_count()
+    torch.manual_seed(0)
+    cfg = _load_cfg(spec['config'], spec.get('options'))
+    model = build_variant(cfg)
+    B = spec['batch_size'] or cfg.train_dataloader.batch_size
+    inputs, samples = synthetic_batch(model, cfg, B, _num_points(spec, cfg), 'cpu')
+    optim_cfg = copy.deepcopy(cfg.get('optim_wrapper', dict(
+        type='OptimWrapper', optimizer=dict(type='AdamW', lr=1e-3))))
+    result = dict(config=spec['config'], options=spec.get('options') or {}, batch_size=B,
+                  num_points=_num_points(spec, cfg), model=type(model).__name__,
+                  params=sum(p.numel() for p in model.parameters()), counts={})
+    with counting.cpu_kernels_off():  # first-call work is not counted
+        _loss_fn(model, inputs, samples).backward()
+    model.zero_grad(set_to_none=True)
+    for mode in counting.MODES:
+        result['counts'][mode] = counting.count_step_ops(
+            model, lambda: _loss_fn(model, inputs, samples), optim_cfg, mode,
+            top=spec.get('count_top', 0))
+    return result
+
+
+def _fmt_counts(results):
+    """Table of launches per training step: one row per variant and accounting."""
+    names = dict(cpu='CPU (as run here)', cuda='CUDA, torch point ops',
+                 cuda_triton='CUDA, Triton point ops',
+                 cuda_ext='CUDA, point ops as CUDA extensions')
+    rows = [('variant', 'accounting', 'launches', 'forward', 'backward', 'optimizer',
+             'in point ops')]
+    for name, r in results:
+        for mode, c in r['counts'].items():
+            rows.append((name, names.get(mode, mode), str(c['total'])) + tuple(
+                str(c['phases'].get(p, 0)) for p in ('forward', 'backward', 'optimizer'))
+                        + (str(sum(c['point_ops'].values())), ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ['  '.join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in
+                       enumerate(zip(row, widths))) for row in rows]
+    lines.insert(1, '-' * len(lines[0]))
+    return '\n'.join(lines)
 
 
 def _op_times(step, row_limit):
@@ -360,12 +472,13 @@ def _median_round(results):
     return res
 
 
-def _run(spec, isolate):
+def _run(spec, isolate, fn=None):
+    fn = fn or measure_model
     if not isolate:
-        return measure_model(spec)
+        return fn(spec)
     ctx = mp.get_context('spawn')
     with ctx.Pool(1) as pool:
-        return pool.apply(measure_model, (spec, ))
+        return pool.apply(fn, (spec, ))
 
 
 def _fmt_table(results, peak):
@@ -398,7 +511,9 @@ def main(argv=None):
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--batch-size', type=int, default=None,
                         help="default: the config's train batch size")
-    parser.add_argument('--num-points', type=int, default=1024)
+    parser.add_argument('--num-points', type=int, default=None,
+                        help="points per cloud (default: the config's benchmark.num_points, "
+                        'else 1024)')
     parser.add_argument('--amp', action='store_true', help='bf16 autocast')
     parser.add_argument('--compile', action='store_true', help='torch.compile the model')
     parser.add_argument('--steps', type=int, default=5)
@@ -425,6 +540,12 @@ def main(argv=None):
                         help="environment of A's process, e.g. TAP3D_CPU_KERNELS=0")
     parser.add_argument('--vs-env', nargs='+', metavar='K=V', default=None,
                         help="environment of B's process (default: the same as A)")
+    parser.add_argument('--count-ops', action='store_true',
+                        help='count the kernel launches of one training step (on CPU, as on '
+                        'CUDA without/with the Triton point ops, and with CUDA-extension point '
+                        'ops) instead of timing')
+    parser.add_argument('--count-top', type=int, default=0, metavar='ROWS',
+                        help='with --count-ops: also list the ROWS most frequent ops')
     parser.add_argument('--repeat', type=int, default=1, metavar='R',
                         help='time the variants R times, alternating, and report medians')
     parser.add_argument('--in-process', action='store_true',
@@ -457,6 +578,8 @@ def main(argv=None):
                                    else env_a)))
     if args.repeat < 1:
         parser.error('--repeat must be at least 1')
+    if args.count_ops:
+        return _main_count_ops(args, variants)
 
     peak = sgemm_peak(args.device, timer=timer,
                       dtype=torch.bfloat16 if args.amp and args.device != 'cpu'
@@ -511,6 +634,34 @@ def main(argv=None):
         print(f"pipeline: {pipe['samples_s']:.1f} samples/s with {args.workers} workers "
               f"(wall), {pipe['per_worker_samples_s']:.1f} samples/s per worker (CPU "
               f"time); {pipe['vs_train_step']:.1f}x the training step of A")
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=1)
+    return report
+
+
+def _main_count_ops(args, variants):
+    """``--count-ops``: print the launch table and write the JSON."""
+    import torch
+    if args.device != 'cpu':
+        raise SystemExit('benchmark: --count-ops counts on the CPU (it projects the CUDA '
+                         'launches); drop --device')
+    results = []
+    for name, spec in variants:
+        res = _run(dict(spec, count_top=args.count_top), isolate=not args.in_process,
+                   fn=count_ops)
+        results.append((name, res))
+        print(f'{name}: {spec["config"]} {spec["options"] or ""} ({res["model"]}, batch '
+              f'{res["batch_size"]}, {res["num_points"]} points)')
+    print(_fmt_counts(results))
+    for name, res in results:
+        for mode, c in res['counts'].items():
+            if c.get('top_ops'):
+                print(f'--- most frequent ops of {name}, {mode} ---')
+                print('\n'.join(f'{n:8d}  {op}' for op, n in c['top_ops'].items()))
+    report = dict(device='cpu', torch=torch.__version__, count_ops=True,
+                  date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+                  variants={n: r for n, r in results})
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(report, f, indent=1)

@@ -11,8 +11,9 @@ num_points = 256
 train_dataloader = dict(
     batch_size=5, num_workers=0, persistent_workers=False, drop_last=True,
     dataset=dict(data_root=data_root, way=way, shot=shot, pipeline=[
-        dict(type='PointSample', num_points=num_points, method='fps'),
         dict(type='NormalizePoints'),
+        dict(type='PointSample', num_points=300, method='fps'),
+        dict(type='PointSample', num_points=num_points, method='random'),
         dict(type='RandomScaleTranslate', scale_range=(2. / 3., 3. / 2.), translate_range=0.2),
         dict(type='BuildFeat', keys=('coord', )),
         dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
@@ -20,8 +21,8 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, way=way, shot=shot, pipeline=[
-        dict(type='PointSample', num_points=num_points, method='fps'),
         dict(type='NormalizePoints'),
+        dict(type='PointSample', num_points=num_points, method='fps', fps_start=0),
         dict(type='BuildFeat', keys=('coord', )),
         dict(type='PackPointInputs', input_keys=('coord', 'feat'), data_keys=('gt_label', )),
     ]))

@@ -3,18 +3,23 @@
 # random scaling in [0.9, 1.1] then centre + unit sphere, 6 of the 12 views.
 # The scaling is anisotropic, like the authors' PointCloudScaling default: an
 # isotropic factor would be undone exactly by the normalisation.
+# The height is the authors': z minus its minimum on the loaded cloud (z-up, in the
+# unit sphere), taken BEFORE the random scaling and stored (AddHeight), so BuildFeat
+# concatenates the unscaled height to the scaled, re-normalised xyz.
 dataset_type = 'ShapeNet55Dataset'
 data_root = 'data/ShapeNet55'
 num_points = 1024
 num_views = 6
 
 train_pipeline = [
+    dict(type='AddHeight'),
     dict(type='RandomScale', scale_range=(0.9, 1.1), anisotropic=True),
     dict(type='NormalizePoints'),
     dict(type='BuildFeat', keys=('coord', 'height')),
     dict(type='PackPointInputs'),
 ]
 test_pipeline = [
+    dict(type='AddHeight'),
     dict(type='NormalizePoints'),
     dict(type='BuildFeat', keys=('coord', 'height')),
     dict(type='PackPointInputs'),

@@ -6,7 +6,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))
+    constructor='FilterDecayOptimWrapperConstructor')
 param_scheduler = [
     dict(type='CosineAnnealingLR', T_max=300, eta_min=1e-6, by_epoch=True, begin=0, end=300,
          convert_to_iter_based=True),

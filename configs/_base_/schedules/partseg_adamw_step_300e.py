@@ -7,7 +7,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
     clip_grad=dict(max_norm=1.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))
+    constructor='FilterDecayOptimWrapperConstructor')
 param_scheduler = [
     dict(type='MultiStepLR', milestones=[210, 270], gamma=0.1, by_epoch=True, begin=0,
          end=300),

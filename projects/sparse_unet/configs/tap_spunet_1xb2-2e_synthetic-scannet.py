@@ -50,7 +50,7 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
     clip_grad=dict(max_norm=10.0),
-    paramwise_cfg=dict(flat_decay_mult=0.0))  # authors: no decay on 1-d params
+    constructor='FilterDecayOptimWrapperConstructor')  # authors: no decay on 1-d params
 param_scheduler = [dict(type='CosineAnnealingLR', T_max=2, eta_min=1e-5, by_epoch=True,
                         begin=0, end=2, convert_to_iter_based=True)]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=2)

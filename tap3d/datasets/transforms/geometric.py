@@ -95,6 +95,10 @@ class RandomScale(BaseTransform):
     Args:
         scale_range: (low, high).
         anisotropic: one factor per axis if True, else one for all.
+        scale_normal: move ``normal`` with an anisotropic scale (by the inverse
+            factor, re-normalised, so normals stay perpendicular to the surface).
+            False leaves them as they are, as openpoints' ``PointCloudScaling``
+            does (the TAP authors' ShapeNetPart recipe).
 
     Effect on TAP views: the view framing (docs/tap.md §5) normalises each view by
     the object's extent and centre, so an isotropic scale changes nothing in the
@@ -109,16 +113,17 @@ class RandomScale(BaseTransform):
     """
 
     def __init__(self, scale_range: Sequence[float] = (0.9, 1.1),
-                 anisotropic: bool = False) -> None:
+                 anisotropic: bool = False, scale_normal: bool = True) -> None:
         self.scale_range = tuple(scale_range)
         self.anisotropic = anisotropic
+        self.scale_normal = scale_normal
 
     def transform(self, results: dict) -> dict:
         lo, hi = self.scale_range
         factor = np.random.uniform(lo, hi, 3 if self.anisotropic else 1)
         factor = np.broadcast_to(factor, (3, )).astype(np.float32)
         results['coord'] = (results['coord'] * factor).astype(np.float32)
-        if self.anisotropic:
+        if self.anisotropic and self.scale_normal:
             _scale_normal(results, factor)
         boxes = get_boxes(results)
         if boxes is not None:
@@ -127,7 +132,7 @@ class RandomScale(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(scale_range={self.scale_range}, '
-                f'anisotropic={self.anisotropic})')
+                f'anisotropic={self.anisotropic}, scale_normal={self.scale_normal})')
 
 
 @TRANSFORMS.register_module()

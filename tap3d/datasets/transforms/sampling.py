@@ -3,7 +3,7 @@
 Each goes through :func:`.keys.index_points`, so every per-point array present stays
 aligned with ``coord``. Keys: see :mod:`.keys`.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -63,7 +63,8 @@ class PointSample(BaseTransform):
     """Sample exactly ``num_points`` points.
 
     Methods: ``'random'`` (uniform without replacement; 3DETR draws 40000 points of
-    a scene this way), ``'fps'`` (farthest point sampling from a random start),
+    a scene this way), ``'fps'`` (farthest point sampling from a random start, or
+    from point ``fps_start``),
     ``'first'`` (the first points, a deterministic choice for files that are already
     shuffled). With fewer points than asked, every point is kept once and random
     duplicates pad the rest; when more than half of the result would be duplicates,
@@ -71,32 +72,58 @@ class PointSample(BaseTransform):
     below :data:`~tap3d.datasets.io.MIN_POINTS` before they get here. (3DETR instead
     draws a short scene's points with replacement, which may leave some out.)
 
+    Args:
+        num_points: points to keep.
+        method: ``'random'``, ``'fps'`` or ``'first'``.
+        fps_start: with ``'fps'``, the index of the first pick; None draws it at
+            random. The CUDA FPS of PointNet++ / openpoints starts at point 0, so
+            a deterministic test-time sample (the TAP authors' ScanObjectNN test
+            points, Point-BERT's few-shot test) is ``fps_start=0``.
+        replace: with ``'random'``, draw with replacement (duplicates allowed even
+            when the cloud is large enough), as the TAP authors' ShapeNetPart
+            training draws its 2048 points.
+
     Required keys: coord (N, 3). Modified: every per-point key -> (num_points, ...).
     """
 
-    def __init__(self, num_points: int, method: str = 'random') -> None:
+    def __init__(self, num_points: int, method: str = 'random',
+                 fps_start: Optional[int] = None, replace: bool = False) -> None:
         if method not in ('random', 'fps', 'first'):
             raise ValueError(f"method must be 'random', 'fps' or 'first', got {method!r}")
+        if fps_start is not None and (method != 'fps' or int(fps_start) < 0):
+            raise ValueError(f"fps_start must be a non-negative index and needs method='fps', "
+                             f'got fps_start={fps_start!r} with method={method!r}')
         self.num_points = int(num_points)
         self.method = method
+        self.fps_start = None if fps_start is None else int(fps_start)
+        if replace and method != 'random':
+            raise ValueError(f"replace=True needs method='random', got method={method!r}")
+        self.replace = bool(replace)
 
     def transform(self, results: dict) -> dict:
         n, m = len(results['coord']), self.num_points
         if n == 0:
             raise ValueError(f"{results.get('file', 'PointSample')}: the cloud has no points")
-        if n < m:
+        if self.replace:
+            index = np.random.choice(n, m, replace=True)
+        elif n < m:
             extra = padding_indices(n, m, str(results.get('file', '<a cloud without file>')))
             index = np.concatenate([np.arange(n), extra])
         elif self.method == 'random':
             index = np.random.choice(n, m, replace=False)
         elif self.method == 'fps':
-            index = farthest_point_sample(results['coord'], m, np.random.randint(n))
+            if self.fps_start is not None and self.fps_start >= n:
+                raise ValueError(f"{results.get('file', 'PointSample')}: fps_start "
+                                 f'{self.fps_start} is beyond the {n} points of the cloud')
+            start = np.random.randint(n) if self.fps_start is None else self.fps_start
+            index = farthest_point_sample(results['coord'], m, start)
         else:
             index = np.arange(m)
         return index_points(results, index)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(num_points={self.num_points}, method={self.method!r})'
+        return (f'{self.__class__.__name__}(num_points={self.num_points}, '
+                f'method={self.method!r}, fps_start={self.fps_start}, replace={self.replace})')
 
 
 @TRANSFORMS.register_module()

@@ -36,8 +36,9 @@ def knn_indices(x: torch.Tensor, k: int) -> torch.Tensor:
     if k > x.shape[1]:
         raise ValueError(f'DGCNN: k={k} neighbours requested from only {x.shape[1]} points')
     # Indices carry no gradient: keep the (B, N, N) distances out of the graph.
-    with torch.no_grad():
-        # float32 even under autocast: half-precision distances reorder neighbours.
+    # float32 even under autocast (which would run the bmm in half precision):
+    # half-precision distances reorder neighbours.
+    with torch.no_grad(), torch.autocast(device_type=x.device.type, enabled=False):
         x = x.float()
         # Squared distances through the Gram matrix: one matmul, same on CPU and CUDA.
         sq = (x * x).sum(dim=-1)

@@ -63,7 +63,9 @@ class PointClassifier(BaseModel):
             scale range), ``vote_seed`` (int, seeds a ``torch.Generator`` so a vote
             is reproducible), ``vote_feat_axes`` (see :func:`scale_for_vote`).
             As in PointMLP's voting, the first pass sees the unscaled input and the
-            softmax scores of all passes are averaged.
+            softmax scores of all passes are averaged. ``vote_cumulative``
+            (default False): each pass scales the previous pass's points, as
+            PointMLP's voting script does (it scales the batch in place).
         train_cfg: unused, kept for config symmetry.
         init_cfg: mmengine init config.
     """
@@ -128,10 +130,13 @@ class PointClassifier(BaseModel):
         points = inputs['coord']
         gen = torch.Generator(device=points.device)
         gen.manual_seed(int(self.test_cfg.get('vote_seed', 0)))
+        cumulative = bool(self.test_cfg.get('vote_cumulative', False))
+        total = points.new_ones(points.shape[0], 3)
         for _ in range(votes - 1):
             u = torch.rand(points.shape[0], 3, generator=gen, device=points.device)
             scales = (low + (high - low) * u).to(points.dtype)
-            scaled = scale_for_vote(inputs, scales, self.test_cfg.get('vote_feat_axes'))
+            total = total * scales if cumulative else scales
+            scaled = scale_for_vote(inputs, total, self.test_cfg.get('vote_feat_axes'))
             scores = scores + to_score(self.head(self.backbone(scaled)))
         scores = scores / votes
         return F.softmax(scores, dim=-1) if average == 'logits' else scores

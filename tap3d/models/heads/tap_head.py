@@ -33,6 +33,10 @@ class TAPHead(BaseModule):
         ffn_ratio (int): GEGLU feed-forward hidden width / C_q.
         drop_rate (float): dropout in attention outputs and feed-forward layers.
         drop_path_rate (float): drop-path on every residual branch.
+        ffn_out_drop (bool): dropout also after the feed-forward layer's last
+            linear. The TAP authors' blocks have no drop-path and no dropout there
+            (``drop_path_rate=0, ffn_out_drop=False``, which the TAP recipe configs
+            set); the defaults keep both (docs/tap.md, deviations).
         img_size (int), obj_size (int): image side and object side in pixels (docs/tap.md §5).
         downsample (int): pixels per feature cell (paper: 32 -> 7 x 7 cells).
         photograph (str): ``'attention'`` (TAP), ``'projection'`` (ablation A1:
@@ -52,10 +56,11 @@ class TAPHead(BaseModule):
     """
 
     def __init__(self, in_channels, embed_dims=256, depth=6, num_heads=8, head_dims=32,
-                 ffn_ratio=4, drop_rate=0.1, drop_path_rate=0.1, img_size=224, obj_size=200,
-                 downsample=32, photograph='attention', query_type='formula',
-                 query_components=('origin', 'direction', 'pe'), use_pad_token=True,
-                 authors_direction=False, generator_strides=None, init_cfg=None):
+                 ffn_ratio=4, drop_rate=0.1, drop_path_rate=0.1, ffn_out_drop=True,
+                 img_size=224, obj_size=200, downsample=32, photograph='attention',
+                 query_type='formula', query_components=('origin', 'direction', 'pe'),
+                 use_pad_token=True, authors_direction=False, generator_strides=None,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if photograph not in PHOTOGRAPH_MODES:
             raise ValueError(f'TAPHead: photograph must be one of {PHOTOGRAPH_MODES}, '
@@ -95,13 +100,15 @@ class TAPHead(BaseModule):
                 self.query_mlp = Mlp(9, num_cells * embed_dims, hidden_channels=embed_dims)
             self.blocks = nn.ModuleList([
                 CrossAttentionBlock(embed_dims, num_heads, head_dims, ffn_ratio, drop_rate,
-                                    drop_path_rate) for _ in range(depth)
+                                    drop_path_rate, ffn_out_drop=ffn_out_drop)
+                for _ in range(depth)
             ])
         elif photograph == 'projection_attention':
             self.pose_mlp = Mlp(9, embed_dims)
             self.blocks = nn.ModuleList([
                 SelfAttentionBlock(embed_dims, num_heads, head_dims, ffn_ratio, drop_rate,
-                                   drop_path_rate) for _ in range(depth)
+                                   drop_path_rate, ffn_out_drop=ffn_out_drop)
+                for _ in range(depth)
             ])
         self.generator = ViewGenerator(embed_dims, 3, downsample, generator_strides)
 

@@ -17,7 +17,8 @@ class LabelSmoothingCrossEntropy(nn.Module):
     The target puts ``1 - smoothing`` on the true class and spreads ``smoothing``
     evenly over the *other* ``num_classes - 1`` classes (the PointNeXt / TAP
     convention, not torch's ``smoothing / num_classes`` over all classes).
-    ``smoothing=0`` is plain cross-entropy.
+    ``smoothing=0`` is plain cross-entropy. Half-precision logits (autocast)
+    are upcast: the loss is computed in float32.
 
     Args:
         smoothing: probability mass moved off the true class (0.3 in TAP recipes).
@@ -48,6 +49,8 @@ class LabelSmoothingCrossEntropy(nn.Module):
         """
         num_classes = logits.shape[-1]
         target = target.long().view(-1)
+        if logits.dtype in (torch.float16, torch.bfloat16):  # autocast: the loss in float32
+            logits = logits.float()
         log_prob = F.log_softmax(logits, dim=-1)
         if self.smoothing > 0 and num_classes > 1:
             off = self.smoothing / (num_classes - 1)

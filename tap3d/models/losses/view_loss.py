@@ -1,4 +1,5 @@
 """Foreground/background-weighted MSE between generated and ground-truth views."""
+import torch
 import torch.nn as nn
 
 from tap3d.registry import MODELS
@@ -16,7 +17,8 @@ def view_loss(pred, target, weight_fg=20.0, weight_bg=1.0, white_threshold=1.0):
     """``w_fg * MSE(pred[fg], target[fg]) + w_bg * MSE(pred[bg], target[bg])`` (docs/tap.md §10).
 
     The MSEs average over all foreground (background) pixels and channels of the
-    whole batch; an empty region contributes 0.
+    whole batch; an empty region contributes 0. Half-precision predictions
+    (autocast) are upcast: the loss is computed in float32.
 
     Args:
         pred (Tensor): (..., 3, H, W) generated views in [0, 1].
@@ -28,6 +30,8 @@ def view_loss(pred, target, weight_fg=20.0, weight_bg=1.0, white_threshold=1.0):
     if pred.shape != target.shape:
         raise ValueError(f'view_loss: prediction {tuple(pred.shape)} and target '
                          f'{tuple(target.shape)} differ in shape')
+    if pred.dtype in (torch.float16, torch.bfloat16):  # autocast: the sums in float32
+        pred = pred.float()
     target = target.to(pred.dtype)
     fg = foreground_mask(target, white_threshold)  # (..., 1, H, W)
     # squared error summed over the channels, one value per pixel: the masks then

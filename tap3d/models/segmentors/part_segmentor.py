@@ -162,6 +162,11 @@ class PartSegmentor(BaseModel):
             ``refine`` (int n: relabel predicted parts of fewer than n points by
             their neighbours, :func:`refine_parts`; 0 = off, the default).
             The first pass sees the unscaled shape; logits are averaged.
+            ``vote_cumulative`` (default False): each pass scales the previous
+            pass's points, as the TAP authors' voting does (it scales the batch in
+            place). ``vote_scale_feat`` (default True): False scales ``coord``
+            only and leaves ``feat`` as the pipeline built it, as the authors'
+            voting does (their features are built before the passes).
         data_preprocessor: ``PointDataPreprocessor`` (stack mode) by default.
         init_cfg: mmengine init config.
     """
@@ -257,11 +262,18 @@ class PartSegmentor(BaseModel):
             gen = torch.Generator(device=points.device)
             gen.manual_seed(int(self.test_cfg.get('vote_seed', 0)))
             layout = self.test_cfg.get('vote_feat_layout', ('coord', 'normal'))
+            cumulative = bool(self.test_cfg.get('vote_cumulative', False))
+            scale_feat = bool(self.test_cfg.get('vote_scale_feat', True))
+            total = points.new_ones(points.shape[0], 3)
             for _ in range(votes - 1):
                 u = torch.rand(points.shape[0], 3, generator=gen, device=points.device)
                 scales = (low + (high - low) * u).to(points.dtype)
-                logits = logits + self._logits(scale_partseg_inputs(inputs, scales, layout),
-                                               category)
+                total = total * scales if cumulative else scales
+                if scale_feat:
+                    voted = scale_partseg_inputs(inputs, total, layout)
+                else:
+                    voted = dict(inputs, coord=points * total.unsqueeze(1))
+                logits = logits + self._logits(voted, category)
             logits = logits / votes
         allowed = self.category_parts[category].unsqueeze(1)  # (B, 1, K)
         return logits.masked_fill(~allowed, float('-inf'))

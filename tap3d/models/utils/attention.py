@@ -69,7 +69,9 @@ class CrossAttentionBlock(nn.Module):
     """Pre-norm block: self-attention, cross-attention, GEGLU feed-forward.
 
     ``x += SA(LN x)``; ``x += CA(LN x, memory)``; ``x += FFN(LN x)``, each residual
-    branch with drop-path.
+    branch with drop-path. ``drop`` is the dropout of the attention outputs and of
+    the feed-forward layer (:class:`GEGLUFFN`; ``ffn_out_drop`` also after its last
+    linear).
 
     Self-attention may need a different grouping of the tokens than cross-attention
     (TAP: self-attention within one view, cross-attention against the sample's
@@ -79,14 +81,14 @@ class CrossAttentionBlock(nn.Module):
     """
 
     def __init__(self, dim, num_heads=8, head_dim=32, ffn_ratio=4, drop=0.0,
-                 drop_path=0.0, context_dim=None):
+                 drop_path=0.0, context_dim=None, ffn_out_drop=True):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
         self.self_attn = Attention(dim, num_heads, head_dim, drop=drop)
         self.norm2 = nn.LayerNorm(dim)
         self.cross_attn = Attention(dim, num_heads, head_dim, context_dim, drop=drop)
         self.norm3 = nn.LayerNorm(dim)
-        self.ffn = GEGLUFFN(dim, ffn_ratio, drop)
+        self.ffn = GEGLUFFN(dim, ffn_ratio, drop, out_drop=ffn_out_drop)
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x, memory, memory_mask=None, self_groups=1):
@@ -104,12 +106,13 @@ class CrossAttentionBlock(nn.Module):
 class SelfAttentionBlock(nn.Module):
     """Pre-norm block: self-attention then GEGLU feed-forward; (B, L, C) -> (B, L, C)."""
 
-    def __init__(self, dim, num_heads=8, head_dim=32, ffn_ratio=4, drop=0.0, drop_path=0.0):
+    def __init__(self, dim, num_heads=8, head_dim=32, ffn_ratio=4, drop=0.0, drop_path=0.0,
+                 ffn_out_drop=True):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
         self.attn = Attention(dim, num_heads, head_dim, drop=drop)
         self.norm2 = nn.LayerNorm(dim)
-        self.ffn = GEGLUFFN(dim, ffn_ratio, drop)
+        self.ffn = GEGLUFFN(dim, ffn_ratio, drop, out_drop=ffn_out_drop)
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x, key_mask=None):

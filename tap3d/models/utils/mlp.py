@@ -49,16 +49,25 @@ class GEGLU(nn.Module):
 class GEGLUFFN(nn.Module):
     """Transformer feed-forward layer with a GEGLU input projection.
 
-    ``GEGLU(C -> ratio*C) -> Dropout -> Linear(ratio*C -> C) -> Dropout``;
+    ``GEGLU(C -> ratio*C) -> Dropout -> Linear(ratio*C -> C) [-> Dropout]``;
     (..., C) -> (..., C).
+
+    Args:
+        channels (int): C.
+        ratio (float): hidden width / C.
+        drop (float): dropout rate.
+        out_drop (bool): also apply dropout after the last linear. The TAP authors'
+            feed-forward layer (latent-diffusion style) has none there; the state
+            dict is the same either way.
     """
 
-    def __init__(self, channels, ratio=4, drop=0.0):
+    def __init__(self, channels, ratio=4, drop=0.0, out_drop=True):
         super().__init__()
         hidden = int(channels * ratio)
-        self.net = nn.Sequential(
-            GEGLU(channels, hidden), Dropout(drop), nn.Linear(hidden, channels),
-            Dropout(drop))
+        layers = [GEGLU(channels, hidden), Dropout(drop), nn.Linear(hidden, channels)]
+        if out_drop:
+            layers.append(Dropout(drop))
+        self.net = nn.Sequential(*layers)
 
     def forward(self, x):
         return self.net(x)
