@@ -252,3 +252,14 @@ def test_parameter_counts(item):
     cfg = Config.fromfile(osp.join(REPO, m['Config']))
     model = REGISTRY.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) == m['Metadata']['Parameters']
+
+
+@pytest.mark.parametrize('family', FAMILIES)
+def test_folder_readme_links_resolve(family):
+    readme = osp.join(REPO, 'configs', family, 'README.md')
+    text = open(readme, encoding='utf-8').read()
+    for target in re.findall(r'\]\(([^)\s]+)\)', text):
+        if target.startswith(('http://', 'https://')):
+            continue
+        path = osp.normpath(osp.join(osp.dirname(readme), target.split('#')[0]))
+        assert osp.exists(path), f'configs/{family}/README.md links to missing {target}'
