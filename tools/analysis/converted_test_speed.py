@@ -148,11 +148,13 @@ def cpu_model() -> str:
 
 
 def _run(cmd: List[str], env: dict) -> str:
+    """Run a tool; its output, or one error line naming it with its last stderr line."""
+    from tap3d.utils.errors import UserError
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-        raise SystemExit(f'converted_test_speed.py: error: {" ".join(cmd[:3])} ... failed '
-                         f'with exit status {proc.returncode}')
+        last = (proc.stderr.strip().splitlines() or ['(no output)'])[-1]
+        last = last.replace(' (set TAP3D_DEBUG=1 for the traceback)', '')
+        raise UserError(f'{osp.basename(cmd[1])} exited with status {proc.returncode}: {last}')
     return proc.stdout + proc.stderr
 
 
@@ -205,4 +207,6 @@ def main(argv: Optional[List[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.path.insert(0, REPO)
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))
