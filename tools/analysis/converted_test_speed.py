@@ -20,7 +20,9 @@ What it does, end to end, with the commands a user runs:
    logs every test iteration's own wall time (data wait included);
 5. reports samples/s = B / median iteration time, over the full batches after the
    first (the first one also starts the dataloader workers), with the machine's load
-   (``os.getloadavg``) before and after, the torch threads and the date.
+   (``os.getloadavg``) before and after, the torch threads and the date, and the CPU
+   time of the whole ``tools/test.py`` run (its dataloader workers included) over its
+   wall time: the cores it actually got on a shared machine.
 
 The accuracy it prints is meaningless (random weights); only the time is read.
 The test pipeline is the config's own: FPS to 1024 of the file's points, height,
@@ -33,6 +35,7 @@ import os
 import os.path as osp
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -145,11 +148,13 @@ def cpu_model() -> str:
 
 
 def _run(cmd: List[str], env: dict) -> str:
+    """Run a tool; its output, or one error line naming it with its last stderr line."""
+    from tap3d.utils.errors import UserError
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
-        raise SystemExit(f'converted_test_speed.py: error: {" ".join(cmd[:3])} ... failed '
-                         f'with exit status {proc.returncode}')
+        last = (proc.stderr.strip().splitlines() or ['(no output)'])[-1]
+        last = last.replace(' (set TAP3D_DEBUG=1 for the traceback)', '')
+        raise UserError(f'{osp.basename(cmd[1])} exited with status {proc.returncode}: {last}')
     return proc.stdout + proc.stderr
 
 
@@ -172,6 +177,7 @@ def main(argv: Optional[List[str]] = None) -> Dict:
     report = _run([sys.executable, 'tools/model_converters/tap.py', upstream, converted], env)
     summary = [line for line in report.splitlines() if line.startswith('converted ')]
     load_before = os.getloadavg()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     log = _run([sys.executable, 'tools/test.py', args.config, converted, '--work-dir',
                 osp.join(work, 'test'), '--cfg-options',
@@ -179,12 +185,15 @@ def main(argv: Optional[List[str]] = None) -> Dict:
                 f'test_dataloader.batch_size={args.batch_size}',
                 'default_hooks.logger.interval=1', 'log_processor.window_size=1'], env)
     wall = time.perf_counter() - start
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
     load_after = os.getloadavg()
     speed = samples_per_second(parse_test_log(log), args.batch_size, args.samples)
     result = dict(
         config=args.config, samples=args.samples, points_in_file=args.points,
         batch_size=args.batch_size, conversion=summary[-1] if summary else None,
-        test_py_wall_s=round(wall, 1), torch=torch.__version__,
+        test_py_wall_s=round(wall, 1), test_py_cpu_s=round(cpu, 1),
+        cores_used=round(cpu / wall, 2), torch=torch.__version__,
         torch_threads=torch.get_num_threads(), cpus=os.cpu_count(),
         machine=cpu_model(),
         loadavg_before=[round(x, 2) for x in load_before],
@@ -198,4 +207,6 @@ def main(argv: Optional[List[str]] = None) -> Dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.path.insert(0, REPO)
+    from tap3d.utils.errors import run_tool  # any error: one line, exit code 1
+    sys.exit(run_tool(main))
