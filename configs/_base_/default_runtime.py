@@ -16,6 +16,8 @@ default_hooks = dict(
     safe_resume=dict(type='SafeResumeHook'),
     # stop at the first non-finite loss; never save non-finite weights
     finite_check=dict(type='FiniteCheckHook'),
+    # TAP runs: the mean-view baseline beside every ViewMetric (a no-op otherwise)
+    view_baseline=dict(type='MeanViewBaselineHook'),
 )
 
 env_cfg = dict(
@@ -28,7 +30,8 @@ env_cfg = dict(
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+# training losses smoothed over 50 iterations; validation/test metrics logged exactly
+log_processor = dict(type='ExactEvalLogProcessor', window_size=50, by_epoch=True)
 
 log_level = 'INFO'
 load_from = None

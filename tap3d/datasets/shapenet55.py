@@ -180,6 +180,41 @@ class ShapeNet55Dataset(BaseDataset):
         info = self.get_data_info(idx)
         return self.pipeline(self.load_sample(info))
 
+    def fixed_view_paths(self, max_samples: Optional[int] = None) -> List[List[str]]:
+        """The 12 view images of each shape, pose k at position k.
+
+        Args:
+            max_samples: at most this many shapes, evenly spaced over the dataset
+                (None: all).
+
+        Returns:
+            list (S) of lists (12) of image paths.
+        """
+        n = len(self)
+        idx = range(n)
+        if max_samples is not None and max_samples < n:
+            idx = np.linspace(0, n - 1, max_samples).round().astype(int)
+        paths = []
+        for i in idx:
+            info = self.get_data_info(int(i))
+            paths.append([shapenet55_view_path(self.data_root, info['split'], info['stem'], k)
+                          for k in range(NUM_FIXED_VIEWS)])
+        return paths
+
+    def mean_views(self, max_samples: Optional[int] = None) -> np.ndarray:
+        """Mean image of each fixed pose over the shapes: (12, H, W, 3) float64 in 0..255.
+
+        The mean-view baseline of :class:`~tap3d.evaluation.metrics.ViewMetric`: for
+        each pose, the average ground-truth view (see :meth:`fixed_view_paths` for
+        ``max_samples``).
+        """
+        paths = self.fixed_view_paths(max_samples)
+        total = np.zeros((NUM_FIXED_VIEWS, self.img_size, self.img_size, 3), np.float64)
+        for views in paths:
+            for k, path in enumerate(views):
+                total[k] += read_image(path, self.img_size)
+        return total / max(len(paths), 1)
+
 
 def check_shapenet55_root(root: str,
                           splits: Sequence[str] = ('train', 'val', 'test'),

@@ -179,3 +179,23 @@ def test_overfit_four_shapes(one_thread):
           f'{time.time() - start:.1f} s')
     assert final <= 0.2 * first
     assert res['fg_iou'] >= 0.7
+
+
+def test_shuffle_point_features_gives_each_sample_another_samples_tokens(one_thread):
+    """The geometry ablation: sample i's head reads sample j != i's tokens, its own poses."""
+    torch.manual_seed(0)
+    model = _model(shuffle_point_features=True).eval()
+    batch = _batch(B=2)
+    with torch.no_grad():
+        preds = model(batch, mode='predict')
+        tokens = model.backbone(batch)
+        swapped = {k: v.flip(0) if k in ('coords', 'feats', 'mask') else v
+                   for k, v in tokens.items()}  # with B = 2 the only shift swaps the samples
+        expected = model.head(swapped, points=batch['coord'],
+                              rotations=batch['view_rotations'])
+        own = model.head(tokens, points=batch['coord'], rotations=batch['view_rotations'])
+    for i in range(2):
+        assert torch.allclose(preds[i].pred_views, expected[i], atol=1e-6)
+        assert not torch.allclose(preds[i].pred_views, own[i], atol=1e-4)
+    with pytest.raises(ValueError, match='at least 2 samples'):
+        model(_batch(B=1), mode='loss')

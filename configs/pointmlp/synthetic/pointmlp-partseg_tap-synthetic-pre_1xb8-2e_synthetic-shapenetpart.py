@@ -3,7 +3,7 @@
 # data, the first embedding layer (4 -> 6 input channels) keeps its fresh
 # initialisation and every other encoder key must match.
 _base_ = ['./pointmlp-partseg_1xb8-2e_synthetic-shapenetpart.py']
-pretrained = 'work_dirs/tap_pointmlp_synthetic-cpu/epoch_10.pth'
+pretrained = 'work_dirs/tap_pointmlp_synthetic-cpu/epoch_60.pth'  # its last epoch
 model = dict(
     backbone=dict(init_cfg=dict(type='PretrainedSkipKeys', checkpoint=pretrained,
                                 prefix='backbone.', skip_keys=('embedding.net.0.weight', ))))

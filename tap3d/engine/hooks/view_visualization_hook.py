@@ -24,6 +24,8 @@ class ViewVisualizationHook(Hook):
     Args:
         interval (int): iterations between two grids.
         num_samples (int): samples drawn (the first ones of the dataset).
+        indices (list[int], optional): dataset indices of the samples to draw instead
+            (e.g. spread over the categories); those beyond the dataset are skipped.
         source (str): ``'val'`` or ``'train'`` dataset; ``'val'`` falls back to
             ``'train'`` when no validation data is configured.
         out_dir (str): folder under ``work_dir``.
@@ -33,7 +35,7 @@ class ViewVisualizationHook(Hook):
     priority = 'LOW'
 
     def __init__(self, interval=1000, num_samples=4, source='val', out_dir='vis_views',
-                 draw_after_train=True):
+                 draw_after_train=True, indices=None):
         if source not in ('val', 'train'):
             raise ValueError(f"ViewVisualizationHook: source must be 'val' or 'train', "
                              f'got {source!r}')
@@ -42,6 +44,7 @@ class ViewVisualizationHook(Hook):
         self.source = source
         self.out_dir = out_dir
         self.draw_after_train = draw_after_train
+        self.indices = None if indices is None else [int(i) for i in indices]
         self._batch = None
         self.last_path = None
 
@@ -58,8 +61,11 @@ class ViewVisualizationHook(Hook):
 
     def before_train(self, runner):
         dataset = self._dataset(runner)
-        n = min(self.num_samples, len(dataset))
-        self._batch = pseudo_collate([dataset[i] for i in range(n)])
+        if self.indices is None:
+            indices = range(min(self.num_samples, len(dataset)))
+        else:
+            indices = [i for i in self.indices if 0 <= i < len(dataset)] or [0]
+        self._batch = pseudo_collate([dataset[i] for i in indices])
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if self.every_n_train_iters(runner, self.interval):

@@ -32,12 +32,19 @@ class TAPPretrainer(BaseModel):
             ``img_size`` when they differ (CPU demos train on 224-pixel renders
             shrunk 4x; the framing of the small image then matches to within a
             pixel when ``obj_size`` is scaled by the same factor).
+        shuffle_point_features (bool): ablation: give the head of each sample the
+            backbone tokens (``coords``, ``feats``, ``mask``) of another sample of the
+            batch (a cyclic shift by a random non-zero offset, in training and in
+            prediction). The framing and the poses stay the sample's own, so the
+            generated views can use everything except its geometry. Needs batches of
+            at least 2 samples and padded (``stack``) backbone outputs.
         data_preprocessor (dict, optional): default ``PointDataPreprocessor``
             in ``stack`` mode.
     """
 
     def __init__(self, backbone, head, loss=dict(type='ViewLoss'), perceptual_loss=None,
-                 resize_views=False, data_preprocessor=None, init_cfg=None):
+                 resize_views=False, shuffle_point_features=False, data_preprocessor=None,
+                 init_cfg=None):
         data_preprocessor = build_data_preprocessor(data_preprocessor, 'stack')
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = build_backbone(backbone)
@@ -51,6 +58,7 @@ class TAPPretrainer(BaseModel):
         self.loss_view = MODELS.build(loss)
         self.loss_perceptual = MODELS.build(perceptual_loss) if perceptual_loss else None
         self.resize_views = resize_views
+        self.shuffle_point_features = shuffle_point_features
 
     @staticmethod
     def _framing_points(inputs):
@@ -68,9 +76,24 @@ class TAPPretrainer(BaseModel):
             raise KeyError("TAPPretrainer needs inputs['view_rotations'] (B, V, 3, 3); got "
                            f'keys {list(inputs)}')
         feats = self.backbone(inputs)
-        views = self.head(feats, rotations=inputs['view_rotations'],
+        tokens = self._shuffled(feats) if self.shuffle_point_features else feats
+        views = self.head(tokens, rotations=inputs['view_rotations'],
                           **self._framing_points(inputs))
         return views, feats
+
+    @staticmethod
+    def _shuffled(backbone_out):
+        """The ablation's tokens: sample i gets those of sample (i + r) mod B, r in [1, B)."""
+        if 'offset' in backbone_out:
+            raise ValueError('TAPPretrainer(shuffle_point_features=True) needs padded '
+                             "backbone outputs (batch_mode='stack'), not the offset form")
+        B = backbone_out['coords'].shape[0]
+        if B < 2:
+            raise ValueError('TAPPretrainer(shuffle_point_features=True) needs batches of at '
+                             f'least 2 samples, got {B}')
+        shift = int(torch.randint(1, B, ()))
+        return {k: v.roll(shift, dims=0) if k in ('coords', 'feats', 'mask') else v
+                for k, v in backbone_out.items()}
 
     def _gt_views(self, inputs, pred):
         if 'views' not in inputs:
