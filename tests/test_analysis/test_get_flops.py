@@ -74,7 +74,7 @@ def test_main_reports_what_it_counted(flops, capsys):
     out = capsys.readouterr().out
     assert ("1024 points (train_dataloader.dataset.num_points); feat of 4 channels "
             "(train_dataloader's BuildFeat(keys=('coord', 'height')))") in out
-    assert 'and 3 views of 56x56 per shape (train_dataloader.dataset.num_views)' in out
+    assert 'and 6 views of 56x56 per shape (train_dataloader.dataset.num_views)' in out
     rows = {line.split()[0]: float(line.split()[1]) for line in out.splitlines()
             if line.startswith('  ') and line.split()[-1] in ('G', 'views)')}
     assert rows['head'] > 0 and rows['total'] == pytest.approx(rows['backbone'] + rows['head'],
