@@ -61,8 +61,7 @@ def test_tap_pretrain_finetune_and_vote(tmp_path, scenes, monkeypatch):
     runner = run_tool(monkeypatch, 'train', [
         osp.join(ROOT, SEG_CFG), '--work-dir', str(seg_dir), '--cfg-options',
         *data_options(scenes, ['train_dataloader', 'val_dataloader', 'test_dataloader']),
-        *one_epoch, f'model.backbone.init_cfg.checkpoint={ckpt}',
-        'default_hooks.checkpoint.save_best=None'
+        *one_epoch, f'model.backbone.init_cfg.checkpoint={ckpt}'
     ])
     # the pre-trained encoder is loaded in full; only the decoder starts fresh
     backbone = runner.model.backbone
@@ -77,3 +76,10 @@ def test_tap_pretrain_finetune_and_vote(tmp_path, scenes, monkeypatch):
     metrics = runner.test()
     assert set(metrics) >= {'mIoU', 'mAcc', 'allAcc'}
     assert 0.0 <= metrics['allAcc'] <= 1.0
+    # the shipped save_best='mIoU' kept the best checkpoint, and it loads for testing too
+    (best, ) = seg_dir.glob('best_mIoU_epoch_*.pth')
+    runner = run_tool(monkeypatch, 'test', [
+        osp.join(ROOT, SEG_CFG), str(best), '--work-dir', str(seg_dir),
+        '--cfg-options', *data_options(scenes, ['test_dataloader'])
+    ])
+    assert runner.test() == metrics  # one epoch: the best is the last
